@@ -1,0 +1,4 @@
+DROP TABLE events;
+DROP TABLE settings;
+DROP TABLE sessions;
+DROP TABLE users;

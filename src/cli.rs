@@ -1,0 +1,204 @@
+//! The `townhall` command: serve (the default), migrate, admin, seed-demo.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::accounts::{self, Registration, Role};
+use crate::config::Config;
+use crate::db::Db;
+use crate::settings::{self, Snapshot};
+use crate::web::{self, AppState};
+
+#[derive(Parser)]
+#[command(
+    name = "townhall",
+    version,
+    about = "A community forum and knowledge base for customer support"
+)]
+struct Cli {
+    /// Configuration file (optional; TOWNHALL_* environment variables override it).
+    #[arg(long, global = true, default_value = "townhall.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (the default).
+    Serve {
+        /// Load the demo community from content/demo when the database is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administrative tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Load the demo community from content/demo into an empty database.
+    SeedDemo,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an account; the password is read from standard input (one line).
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum, default_value = "member")]
+        role: RoleArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Member,
+    Staff,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Member => Role::Member,
+            RoleArg::Staff => Role::Staff,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let config = match Config::load(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(
+        cli.command.unwrap_or(Command::Serve { demo: false }),
+        config,
+    ) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("TOWNHALL_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+fn open_db(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.database_url)?;
+    let applied = db.migrate()?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "applied migrations");
+    }
+    Ok(db)
+}
+
+fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { demo } => {
+            let started = std::time::Instant::now();
+            let db = open_db(&config)?;
+            let assets = web::assets::Assets::load();
+            if demo {
+                match crate::demo::seed_if_empty(&db, &assets.themes())? {
+                    true => tracing::info!("loaded the demo community"),
+                    false => tracing::info!("database not empty: demo content not loaded"),
+                }
+            }
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot create data directory {}: {e}",
+                    config.data_dir.display()
+                )
+            })?;
+            let snapshot = Snapshot::new(settings::load(&db)?);
+            crate::followers::spawn(db.clone(), snapshot.clone())?;
+            let state = AppState {
+                db,
+                settings: snapshot,
+                config,
+                assets,
+                limits: web::RateLimits::default(),
+            };
+            tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
+            actix_web::rt::System::new().block_on(web::serve(state))?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Command::Migrate => {
+            let db = Db::connect(&config.database_url)?;
+            let applied = db.migrate()?;
+            println!("applied {} migration(s)", applied.len());
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::CreateUser {
+                    username,
+                    email,
+                    role,
+                },
+        } => {
+            let db = open_db(&config)?;
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let input = Registration {
+                username,
+                email,
+                password,
+            };
+            match accounts::register(&db, &input, role.into(), false)? {
+                Ok(user) => {
+                    println!(
+                        "created {} ({}) with id {}",
+                        user.username,
+                        user.role.as_str(),
+                        user.id
+                    );
+                    Ok(())
+                }
+                Err(errors) => {
+                    let lines: Vec<String> =
+                        errors.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+                    anyhow::bail!("{}", lines.join("; "))
+                }
+            }
+        }
+        Command::SeedDemo => {
+            let db = open_db(&config)?;
+            if crate::demo::seed_if_empty(&db, &web::assets::Assets::load().themes())? {
+                println!("loaded the demo community");
+                Ok(())
+            } else {
+                anyhow::bail!(
+                    "the database already has content; seed-demo only fills an empty database"
+                )
+            }
+        }
+    }
+}

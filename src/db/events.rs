@@ -1,0 +1,76 @@
+//! The append-only event log. Every write appends here in its own transaction; followers
+//! (settings snapshot, search index, notifications, other nodes) replay it in id order.
+
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::events;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct Event {
+    pub id: i64,
+    pub kind: String,
+    pub subject_id: Option<i64>,
+    pub actor_id: Option<i64>,
+    pub created_at: chrono::NaiveDateTime,
+    pub payload: String,
+}
+
+/// Appends one event. Call it last in a write transaction.
+///
+/// On PostgreSQL, sequence values are handed out before commit, so a transaction holding
+/// id 7 can commit after one holding id 8 — and a follower that already read 8 would skip 7
+/// forever. The transaction-scoped advisory lock makes id order equal commit order; taken
+/// last, it is held only for the commit. SQLite already has a single writer.
+pub fn append(
+    conn: &mut DbConn,
+    kind: &str,
+    subject_id: Option<i64>,
+    actor_id: Option<i64>,
+    payload: serde_json::Value,
+) -> Result<i64, AppError> {
+    if let DbConn::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7411000001)").execute(pg)?;
+    }
+    let id = diesel::insert_into(events::table)
+        .values((
+            events::kind.eq(kind),
+            events::subject_id.eq(subject_id),
+            events::actor_id.eq(actor_id),
+            events::created_at.eq(super::now()),
+            events::payload.eq(payload.to_string()),
+        ))
+        .returning(events::id)
+        .get_result(conn)?;
+    Ok(id)
+}
+
+/// Events with id greater than `after`, oldest first, at most `limit`.
+pub fn after(conn: &mut DbConn, after: i64, limit: i64) -> Result<Vec<Event>, AppError> {
+    Ok(events::table
+        .filter(events::id.gt(after))
+        .order(events::id.asc())
+        .limit(limit)
+        .select(Event::as_select())
+        .load(conn)?)
+}
+
+/// The newest event id, or 0 for an empty log.
+pub fn last_id(conn: &mut DbConn) -> Result<i64, AppError> {
+    Ok(events::table
+        .select(diesel::dsl::max(events::id))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0))
+}
+
+/// Events of one kind, newest first (used by tests and the admin audit view).
+pub fn recent_of_kind(conn: &mut DbConn, kind: &str, limit: i64) -> Result<Vec<Event>, AppError> {
+    Ok(events::table
+        .filter(events::kind.eq(kind))
+        .order(events::id.desc())
+        .limit(limit)
+        .select(Event::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,83 @@
+//! One error type for the domain and the web layer. Every variant maps to a status code
+//! and a message a person can act on; the web layer renders it as a page or as JSON.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("Page not found.")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("Please log in to continue.")]
+    LoginRequired { next: String },
+    #[error("The request is too large (at most {limit_kib} KiB).")]
+    PayloadTooLarge { limit_kib: usize },
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
+    #[error("The database is not answering right now; please try again in a moment.")]
+    Unavailable(String),
+    #[error("Something went wrong on our side; it has been logged.")]
+    Db(#[from] diesel::result::Error),
+    #[error("Something went wrong on our side; it has been logged.")]
+    Internal(String),
+}
+
+/// Attached to error responses so that the page middleware can render the site shell
+/// around the message (ResponseError has no access to the request).
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub message: String,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::Db(e) => tracing::error!(error = %e, "database error"),
+            AppError::Internal(e) => tracing::error!(error = %e, "internal error"),
+            AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
+            _ => {}
+        }
+        if let AppError::LoginRequired { next } = self {
+            let target = format!(
+                "/login?next={}",
+                url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+            );
+            return HttpResponse::SeeOther()
+                .insert_header(("Location", target))
+                .finish();
+        }
+        let message = self.to_string();
+        let mut builder = HttpResponse::build(self.status_code());
+        if let AppError::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
+            builder.insert_header(("Retry-After", retry_after_secs.to_string()));
+        }
+        let mut res = builder
+            .content_type("text/plain; charset=utf-8")
+            .body(message.clone());
+        res.extensions_mut().insert(ErrorInfo { message });
+        res
+    }
+}

@@ -1,0 +1,66 @@
+//! Followers of the `events` table. Each node runs its own: they read new events in id
+//! order and bring this node's derived state (settings snapshot now; search index and
+//! notifications later) up to date. Nothing is shared between nodes but the database.
+
+use std::time::{Duration, Instant};
+
+use crate::db::{self, Db};
+use crate::settings::{self, SETTINGS_CHANGED, Snapshot};
+
+const POLL_EVERY: Duration = Duration::from_millis(250);
+const BATCH: i64 = 500;
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
+
+/// Starts the follower thread; it begins after the newest event, since start-up already
+/// loaded the current state.
+pub fn spawn(db: Db, snapshot: Snapshot) -> std::io::Result<()> {
+    let start = db.read_sync(db::events::last_id).unwrap_or(0);
+    std::thread::Builder::new()
+        .name("event-follower".into())
+        .spawn(move || follow(db, snapshot, start))?;
+    Ok(())
+}
+
+fn follow(db: Db, snapshot: Snapshot, mut last: i64) {
+    let mut last_housekeeping = Instant::now();
+    loop {
+        match db.read_sync(|conn| db::events::after(conn, last, BATCH)) {
+            Ok(batch) => {
+                let settings_changed = batch.iter().any(|e| e.kind == SETTINGS_CHANGED);
+                if let Some(e) = batch.last() {
+                    last = e.id;
+                }
+                if settings_changed {
+                    match settings::load(&db) {
+                        Ok(s) => snapshot.set(s),
+                        Err(e) => tracing::warn!(error = %e, "could not reload settings"),
+                    }
+                }
+                if batch.len() as i64 == BATCH {
+                    continue; // more waiting: no sleep
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "event follower could not read events"),
+        }
+        if last_housekeeping.elapsed() >= HOUSEKEEPING_EVERY {
+            last_housekeeping = Instant::now();
+            let expired = db.write_sync(|conn| {
+                let count = db::users::delete_expired_sessions(conn)?;
+                if count > 0 {
+                    db::events::append(
+                        conn,
+                        "sessions.expired",
+                        None,
+                        None,
+                        serde_json::json!({ "count": count }),
+                    )?;
+                }
+                Ok(())
+            });
+            if let Err(e) = expired {
+                tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+        }
+        std::thread::sleep(POLL_EVERY);
+    }
+}

@@ -1,0 +1,13 @@
+//! Townhall: a self-hosted community forum and knowledge base for customer support.
+
+pub mod accounts;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod followers;
+pub mod forms;
+pub mod settings;
+pub mod tokens;
+pub mod web;

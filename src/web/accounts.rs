@@ -1,0 +1,286 @@
+//! Log in, sign up, log out, and the first-run setup of the admin account.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::ctx::{ClientIp, CsrfForm, Ctx, safe_next, session_cookie};
+use super::layout::{self, Field, Page, csrf_field, field};
+use super::{RateLimits, blocking};
+use crate::accounts::{self, Registration, Role, User};
+use crate::error::AppError;
+use crate::forms::{FieldErrors, clip};
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NextQuery {
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RegisterForm {
+    username: String,
+    email: String,
+    password: String,
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Empty {}
+
+#[get("/login")]
+pub async fn login_form(ctx: Ctx, q: web::Query<NextQuery>) -> HttpResponse {
+    if ctx.user.is_some() {
+        return redirect(&safe_next(&q.next));
+    }
+    layout::ok(&ctx, login_page(&ctx, "", &q.next, None))
+}
+
+#[post("/login")]
+pub async fn login(
+    ctx: Ctx,
+    ip: ClientIp,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let limits = &ctx.state.limits;
+    let account_key = accounts::identifier_key(&clip(&form.username, 254));
+    if let Err(wait) = RateLimits::check(&limits.login_per_ip, &ip.0)
+        .and_then(|_| RateLimits::check(&limits.login_per_account, &account_key))
+    {
+        return Err(AppError::TooManyRequests {
+            message: format!("Too many login attempts. Please wait {wait} seconds and try again."),
+            retry_after_secs: wait,
+        });
+    }
+    let db = ctx.state.db.clone();
+    let (identifier, password) = (form.username.clone(), form.password.clone());
+    let user = blocking(move || accounts::authenticate(&db, &identifier, &password)).await?;
+    match user {
+        Some(user) => start_session_and_redirect(&ctx, user, &form.next).await,
+        None => Ok(layout::respond(
+            &ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            login_page(
+                &ctx,
+                &clip(&form.username, 254),
+                &form.next,
+                Some("That username or email and password do not match. Check them and try again."),
+            ),
+        )),
+    }
+}
+
+fn login_page<'a>(ctx: &Ctx, username: &str, next: &str, error: Option<&str>) -> Page<'a> {
+    let body = html! {
+        section.card.narrow {
+            h1 { "Log in" }
+            @if let Some(e) = error { p.alert.error role="alert" { (e) } }
+            form method="post" action="/login" {
+                (csrf_field(ctx))
+                input type="hidden" name="next" value=(safe_next(next));
+                (field(Field { label: "Username or email", name: "username", kind: "text", value: username,
+                    hint: None, autocomplete: "username", maxlength: 254, required: true }, &FieldErrors::default()))
+                (field(Field { label: "Password", name: "password", kind: "password", value: "",
+                    hint: None, autocomplete: "current-password", maxlength: accounts::PASSWORD_MAX_CHARS, required: true }, &FieldErrors::default()))
+                button.primary type="submit" { "Log in" }
+            }
+            p { "New here? " a href="/register" { "Create an account" } "." }
+        }
+    };
+    Page {
+        title: "Log in",
+        description: None,
+        body,
+    }
+}
+
+#[get("/register")]
+pub async fn register_form(ctx: Ctx, q: web::Query<NextQuery>) -> HttpResponse {
+    if ctx.user.is_some() {
+        return redirect(&safe_next(&q.next));
+    }
+    let form = RegisterForm {
+        next: q.next.clone(),
+        ..Default::default()
+    };
+    layout::ok(
+        &ctx,
+        registration_page(&ctx, Purpose::SignUp, &form, &FieldErrors::default()),
+    )
+}
+
+#[post("/register")]
+pub async fn register(
+    ctx: Ctx,
+    ip: ClientIp,
+    CsrfForm(form): CsrfForm<RegisterForm>,
+) -> Result<HttpResponse, AppError> {
+    if let Err(wait) = RateLimits::check(&ctx.state.limits.register_per_ip, &ip.0) {
+        return Err(AppError::TooManyRequests {
+            message: format!(
+                "Too many new accounts from your network. Please wait {wait} seconds and try again."
+            ),
+            retry_after_secs: wait,
+        });
+    }
+    create_account(ctx, form, Purpose::SignUp).await
+}
+
+#[get("/setup")]
+pub async fn setup_form(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ensure_no_admin(&ctx).await?;
+    Ok(layout::ok(
+        &ctx,
+        registration_page(
+            &ctx,
+            Purpose::Setup,
+            &RegisterForm::default(),
+            &FieldErrors::default(),
+        ),
+    ))
+}
+
+#[post("/setup")]
+pub async fn setup(
+    ctx: Ctx,
+    CsrfForm(form): CsrfForm<RegisterForm>,
+) -> Result<HttpResponse, AppError> {
+    ensure_no_admin(&ctx).await?;
+    create_account(ctx, form, Purpose::Setup).await
+}
+
+#[post("/logout")]
+pub async fn logout(ctx: Ctx, _form: CsrfForm<Empty>) -> Result<HttpResponse, AppError> {
+    if let (Some(token), Some(user)) = (ctx.session_token.clone(), ctx.user.as_ref()) {
+        let db = ctx.state.db.clone();
+        let user_id = user.id;
+        blocking(move || accounts::end_session(&db, &token, user_id)).await?;
+    }
+    let mut res = redirect("/");
+    let _ = res.add_cookie(&super::ctx::expired_session_cookie(ctx.settings.is_https()));
+    Ok(res)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Purpose {
+    SignUp,
+    Setup,
+}
+
+async fn ensure_no_admin(ctx: &Ctx) -> Result<(), AppError> {
+    let db = ctx.state.db.clone();
+    if blocking(move || accounts::admin_exists(&db)).await? {
+        return Err(AppError::Forbidden(
+            "Setup is complete: this site already has an administrator. Log in instead.".into(),
+        ));
+    }
+    Ok(())
+}
+
+async fn create_account(
+    ctx: Ctx,
+    form: RegisterForm,
+    purpose: Purpose,
+) -> Result<HttpResponse, AppError> {
+    let input = Registration {
+        username: form.username.clone(),
+        email: form.email.clone(),
+        password: form.password.clone(),
+    };
+    let db = ctx.state.db.clone();
+    let (role, only_if_no_admin) = match purpose {
+        Purpose::SignUp => (Role::Member, false),
+        Purpose::Setup => (Role::Admin, true),
+    };
+    let result = blocking(move || accounts::register(&db, &input, role, only_if_no_admin)).await?;
+    match result {
+        Ok(user) => {
+            let next = match purpose {
+                Purpose::Setup => "/admin/settings".to_string(),
+                Purpose::SignUp => form.next.clone(),
+            };
+            start_session_and_redirect(&ctx, user, &next).await
+        }
+        Err(errors) => Ok(layout::respond(
+            &ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            registration_page(&ctx, purpose, &form, &errors),
+        )),
+    }
+}
+
+async fn start_session_and_redirect(
+    ctx: &Ctx,
+    user: User,
+    next: &str,
+) -> Result<HttpResponse, AppError> {
+    let db = ctx.state.db.clone();
+    let session = blocking(move || accounts::start_session(&db, &user)).await?;
+    let mut res = redirect(&safe_next(next));
+    let _ = res.add_cookie(&session_cookie(&session.token, ctx.settings.is_https()));
+    Ok(res)
+}
+
+fn registration_page<'a>(
+    ctx: &Ctx,
+    purpose: Purpose,
+    form: &RegisterForm,
+    errors: &FieldErrors,
+) -> Page<'a> {
+    let (title, action, button) = match purpose {
+        Purpose::SignUp => ("Create an account", "/register", "Create account"),
+        Purpose::Setup => (
+            "Set up your community",
+            "/setup",
+            "Create the admin account",
+        ),
+    };
+    let body: Markup = html! {
+        section.card.narrow {
+            h1 { (title) }
+            @if purpose == Purpose::Setup {
+                p { "Nobody administers this site yet. The account you create now becomes its administrator; this page closes as soon as it exists." }
+            }
+            @if !errors.is_empty() {
+                p.alert.error role="alert" { "Please correct the fields marked below." }
+            }
+            form method="post" action=(action) novalidate {
+                (csrf_field(ctx))
+                input type="hidden" name="next" value=(safe_next(&form.next));
+                (field(Field { label: "Username", name: "username", kind: "text", value: &clip(&form.username, 100),
+                    hint: Some("3–20 letters, digits, '_', '-' or '.'; shown with your posts."),
+                    autocomplete: "username", maxlength: 20, required: true }, errors))
+                (field(Field { label: "Email", name: "email", kind: "email", value: &clip(&form.email, 300),
+                    hint: Some("Never shown publicly."), autocomplete: "email", maxlength: 254, required: true }, errors))
+                (field(Field { label: "Password", name: "password", kind: "password", value: "",
+                    hint: Some("At least 8 characters."), autocomplete: "new-password",
+                    maxlength: accounts::PASSWORD_MAX_CHARS, required: true }, errors))
+                button.primary type="submit" { (button) }
+            }
+            @if purpose == Purpose::SignUp {
+                p { "Already have an account? " a href="/login" { "Log in" } "." }
+            }
+        }
+    };
+    Page {
+        title,
+        description: None,
+        body,
+    }
+}
+
+pub fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", to.to_string()))
+        .finish()
+}

@@ -1,0 +1,234 @@
+//! The page shell every page shares: header with search and navigation, the support
+//! contact block (on every page, never hidden), main content and footer.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use maud::{DOCTYPE, Markup, html};
+
+use super::AppState;
+use super::ctx::Ctx;
+use crate::forms::FieldErrors;
+use crate::settings::SiteSettings;
+
+/// What a page tells the shell about itself.
+pub struct Page<'a> {
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub body: Markup,
+}
+
+pub fn render(ctx: &Ctx, page: Page) -> Markup {
+    shell(&ctx.state, Some(ctx), &ctx.settings, page)
+}
+
+pub fn respond(ctx: &Ctx, status: StatusCode, page: Page) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(render(ctx, page).into_string())
+}
+
+pub fn ok(ctx: &Ctx, page: Page) -> HttpResponse {
+    respond(ctx, StatusCode::OK, page)
+}
+
+pub fn error_page(
+    state: &AppState,
+    ctx: Option<&Ctx>,
+    status: StatusCode,
+    message: &str,
+) -> Markup {
+    let settings = state.settings.get();
+    let title = status.canonical_reason().unwrap_or("Error");
+    let body = html! {
+        section.notice.error-page {
+            h1 { (title) }
+            p { (message) }
+            p {
+                a href="/" { "Go to the home page" }
+                " or search above. Still stuck? "
+                a href="/contact" { "Contact support" }
+                "."
+            }
+        }
+    };
+    shell(
+        state,
+        ctx,
+        &settings,
+        Page {
+            title,
+            description: None,
+            body,
+        },
+    )
+}
+
+fn shell(state: &AppState, ctx: Option<&Ctx>, s: &SiteSettings, page: Page) -> Markup {
+    let user = ctx.and_then(|c| c.user.as_ref());
+    let stylesheet = state.assets.url(&s.theme, "style.css");
+    let description = page.description.unwrap_or(&s.tagline);
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { (page.title) " · " (s.site_name) }
+                meta name="description" content=(description);
+                @if let Some(href) = stylesheet {
+                    link rel="stylesheet" href=(href);
+                }
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                (support_bar(s))
+                header.site-header {
+                    div.wrap.header-row {
+                        a.brand href="/" {
+                            @if let Some(logo) = state.assets.url(&s.theme, "logo.svg") {
+                                img src=(logo) alt="" width="28" height="28";
+                            }
+                            span { (s.site_name) }
+                        }
+                        form.search role="search" action="/search" method="get" {
+                            label.visually-hidden for="site-search" { "Search" }
+                            input #site-search type="search" name="q" placeholder="Search answers…" maxlength="500";
+                            button type="submit" { "Search" }
+                        }
+                        nav.account aria-label="Account" {
+                            @if let Some(u) = user {
+                                span.me {
+                                    (u.username)
+                                    @if u.role.is_staff() { " " span.badge.staff { (u.role.as_str()) } }
+                                }
+                                @if u.role == crate::accounts::Role::Admin {
+                                    a href="/admin/settings" { "Settings" }
+                                }
+                                form.inline action="/logout" method="post" {
+                                    input type="hidden" name="csrf" value=(ctx.map(|c| c.csrf.as_str()).unwrap_or(""));
+                                    button.link type="submit" { "Log out" }
+                                }
+                            } @else {
+                                a href="/login" { "Log in" }
+                                a.button href="/register" { "Sign up" }
+                            }
+                        }
+                    }
+                    nav.wrap.sections aria-label="Sections" {
+                        a href="/latest" { "Forum" }
+                        a href="/kb" { "Knowledge base" }
+                        a href="/changelog" { "Changelog" }
+                        a href="/status" { "Status" }
+                        a href="/contact" { "Contact" }
+                    }
+                }
+                main #main .wrap { (page.body) }
+                footer.site-footer {
+                    div.wrap {
+                        (contact_block(s))
+                        p.small { (s.site_name) " runs on Townhall." }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The always-visible strip at the top: how to reach a person right now.
+fn support_bar(s: &SiteSettings) -> Markup {
+    html! {
+        aside.support-bar aria-label="Support contact" {
+            div.wrap {
+                strong { "Need help? " }
+                @if !s.contact_phone.is_empty() {
+                    "Call " a.phone href=(s.tel_uri()) { (s.contact_phone) }
+                }
+                @if !s.contact_email.is_empty() {
+                    @if !s.contact_phone.is_empty() { " · " }
+                    a href={ "mailto:" (s.contact_email) } { (s.contact_email) }
+                }
+                @if !s.support_hours.is_empty() {
+                    " · " span.hours { (s.support_hours) }
+                }
+                @if !s.has_contact() {
+                    a href="/contact" { "Contact support" }
+                }
+            }
+        }
+    }
+}
+
+/// The full contact block: footer of every page and the /contact page.
+pub fn contact_block(s: &SiteSettings) -> Markup {
+    html! {
+        section.contact aria-label="Contact support" {
+            h2 { "Talk to a person" }
+            @if s.has_contact() {
+                dl {
+                    @if !s.contact_phone.is_empty() {
+                        dt { "Phone" }
+                        dd { a.phone href=(s.tel_uri()) { (s.contact_phone) } }
+                    }
+                    @if !s.contact_email.is_empty() {
+                        dt { "Email" }
+                        dd { a href={ "mailto:" (s.contact_email) } { (s.contact_email) } }
+                    }
+                    @if !s.support_hours.is_empty() {
+                        dt { "Hours" }
+                        dd { (s.support_hours) }
+                    }
+                }
+            } @else {
+                p { "Contact details have not been set up yet." }
+            }
+            p.promise { "We answer every new question within " (hours(s.first_response_hours)) "." }
+        }
+    }
+}
+
+pub fn hours(h: u32) -> String {
+    if h == 1 {
+        "1 hour".into()
+    } else if h.is_multiple_of(24) && h >= 48 {
+        format!("{} days", h / 24)
+    } else {
+        format!("{h} hours")
+    }
+}
+
+/// One labelled form field with its message (if any) right under it.
+pub struct Field<'a> {
+    pub label: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub value: &'a str,
+    pub hint: Option<&'a str>,
+    pub autocomplete: &'a str,
+    pub maxlength: usize,
+    pub required: bool,
+}
+
+pub fn field(f: Field, errors: &FieldErrors) -> Markup {
+    let error = errors.get(f.name);
+    let id = format!("f-{}", f.name);
+    let described = format!("{id}-msg");
+    html! {
+        div.field.has-error[error.is_some()] {
+            label for=(id) { (f.label) }
+            input id=(id) name=(f.name) type=(f.kind) value=(f.value)
+                autocomplete=(f.autocomplete) maxlength=(f.maxlength) required[f.required]
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[error.or(f.hint).map(|_| described.as_str())];
+            @if let Some(message) = error {
+                p.error id=(described) { (message) }
+            } @else if let Some(hint) = f.hint {
+                p.hint id=(described) { (hint) }
+            }
+        }
+    }
+}
+
+pub fn csrf_field(ctx: &Ctx) -> Markup {
+    html! { input type="hidden" name="csrf" value=(ctx.csrf); }
+}

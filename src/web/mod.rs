@@ -1,0 +1,273 @@
+//! The thin HTTP layer: parse and check input, check the role, call the domain, render.
+
+pub mod accounts;
+pub mod admin;
+pub mod assets;
+pub mod ctx;
+pub mod layout;
+pub mod pages;
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{Compress, Next};
+use actix_web::{App, HttpMessage, HttpResponse, HttpServer, web};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{AppError, ErrorInfo};
+use crate::settings::Snapshot;
+use ctx::{AnonCsrf, CSRF_COOKIE};
+
+/// Largest request body accepted: room for a 64 KiB post, percent-encoded.
+pub const MAX_FORM_BYTES: usize = 256 * 1024;
+
+pub struct AppState {
+    pub db: Db,
+    pub settings: Snapshot,
+    pub config: Config,
+    pub assets: assets::Assets,
+    pub limits: RateLimits,
+}
+
+/// Per-node login and sign-up limits (kept in memory: a burst spread over several nodes
+/// gets at most nodes × quota tries, which still stops password guessing).
+pub struct RateLimits {
+    pub login_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    pub login_per_account: DefaultKeyedRateLimiter<String>,
+    pub register_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+fn quota(burst: u32, one_every: Duration) -> Quota {
+    Quota::with_period(one_every)
+        .expect("non-zero period")
+        .allow_burst(NonZeroU32::new(burst).expect("non-zero burst"))
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            login_per_ip: RateLimiter::keyed(quota(20, Duration::from_secs(3))),
+            login_per_account: RateLimiter::keyed(quota(5, Duration::from_secs(12))),
+            register_per_ip: RateLimiter::keyed(quota(20, Duration::from_secs(30))),
+        }
+    }
+}
+
+impl RateLimits {
+    /// `Err` says how long to wait, in whole seconds.
+    pub fn check<K: std::hash::Hash + Eq + Clone>(
+        limiter: &DefaultKeyedRateLimiter<K>,
+        key: &K,
+    ) -> Result<(), u64> {
+        limiter.check_key(key).map_err(|not_until| {
+            not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs()
+                .max(1)
+        })
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(pages::home)
+        .service(pages::contact)
+        .service(pages::healthz)
+        .service(assets::serve)
+        .service(accounts::login_form)
+        .service(accounts::login)
+        .service(accounts::register_form)
+        .service(accounts::register)
+        .service(accounts::logout)
+        .service(accounts::setup_form)
+        .service(accounts::setup)
+        .service(admin::settings_form)
+        .service(admin::save_settings);
+}
+
+/// Runs the HTTP server until SIGINT/SIGTERM, then drains in-flight requests.
+pub async fn serve(state: AppState) -> std::io::Result<()> {
+    let addr = state
+        .config
+        .bind_addr()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.0))?;
+    let workers = match state.config.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let state = web::Data::new(state);
+    let server = HttpServer::new({
+        let state = state.clone();
+        move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(MAX_FORM_BYTES))
+                .configure(configure)
+                .default_service(web::to(pages::not_found))
+                .wrap(actix_web::middleware::from_fn(anon_csrf_cookie))
+                .wrap(actix_web::middleware::from_fn(error_pages))
+                .wrap(actix_web::middleware::from_fn(security_headers))
+                .wrap(Compress::default())
+                .wrap(actix_web::middleware::from_fn(access_log))
+        }
+    })
+    .workers(workers)
+    .shutdown_timeout(10)
+    .bind(addr)?;
+    tracing::info!(%addr, workers, "listening");
+    // Idle rate-limit keys are dropped now and then so the maps stay small.
+    let limits_state = state.clone();
+    actix_web::rt::spawn(async move {
+        loop {
+            actix_web::rt::time::sleep(Duration::from_secs(60)).await;
+            limits_state.limits.login_per_ip.retain_recent();
+            limits_state.limits.login_per_account.retain_recent();
+            limits_state.limits.register_per_ip.retain_recent();
+        }
+    });
+    server.run().await
+}
+
+/// Gives every visitor without a session a CSRF token cookie, so anonymous forms
+/// (log in, sign up, setup) are protected as well as logged-in ones.
+async fn anon_csrf_cookie(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let existing = req
+        .cookie(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|t| crate::tokens::looks_like_token(t));
+    let fresh = existing.is_none();
+    let token = existing.unwrap_or_else(crate::tokens::random_token);
+    let secure = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.settings.get().is_https());
+    let wants_cookie = fresh && !req.path().starts_with("/assets/") && req.path() != "/healthz";
+    req.extensions_mut().insert(AnonCsrf(token.clone()));
+    let mut res = next.call(req).await?;
+    if wants_cookie {
+        let _ = res
+            .response_mut()
+            .add_cookie(&ctx::csrf_cookie(&token, secure));
+    }
+    Ok(res)
+}
+
+/// Renders error responses (from `AppError` or from actix itself) as a page in the site
+/// shell, or as JSON for API paths, so that no error ever reaches a person as a bare line.
+async fn error_pages(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(res.map_into_left_body());
+    }
+    let info = res.response().extensions().get::<ErrorInfo>().cloned();
+    let already_rendered = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
+    if already_rendered && info.is_none() {
+        // A handler already rendered its own page (a form with messages, say).
+        return Ok(res.map_into_left_body());
+    }
+    let message = info.map(|i| i.message).unwrap_or_else(|| {
+        status
+            .canonical_reason()
+            .unwrap_or("Something went wrong")
+            .to_string()
+            + "."
+    });
+    let (req, res) = res.into_parts();
+    let wants_json = req.path().ends_with(".json") || req.path().starts_with("/api/");
+    let mut page = if wants_json {
+        HttpResponse::build(status).json(serde_json::json!({
+            "error": { "status": status.as_u16(), "message": message }
+        }))
+    } else {
+        let ctx = req.extensions().get::<ctx::Ctx>().cloned();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        match state {
+            Some(state) => {
+                let markup = layout::error_page(&state, ctx.as_ref(), status, &message);
+                HttpResponse::build(status)
+                    .content_type("text/html; charset=utf-8")
+                    .body(markup.into_string())
+            }
+            None => HttpResponse::build(status).body(message),
+        }
+    };
+    for (name, value) in res.headers() {
+        if name == header::RETRY_AFTER || name == header::SET_COOKIE || name == header::ALLOW {
+            page.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    Ok(ServiceResponse::new(req, page).map_into_right_body())
+}
+
+/// One structured log line per request.
+async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_string();
+    let res = next.call(req).await?;
+    tracing::info!(
+        target: "townhall::access",
+        %method,
+        %path,
+        status = res.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+    );
+    Ok(res)
+}
+
+async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; \
+                 frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+            ),
+        );
+    }
+    Ok(res)
+}
+
+/// Runs blocking domain code (diesel, argon2) off the async workers.
+pub async fn blocking<T, F>(f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, AppError> + Send + 'static,
+{
+    web::block(f)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+}

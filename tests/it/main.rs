@@ -1,0 +1,9 @@
+//! Integration tests: the real `townhall` binary over HTTP against a real database.
+//! SQLite by default; set TOWNHALL_TEST_DATABASE=postgres://postgres@127.0.0.1:5432 to run
+//! the same tests on PostgreSQL (a fresh database per test, dropped afterwards).
+
+mod accounts;
+mod bad_input;
+mod cli;
+mod shell;
+mod support;
