@@ -213,11 +213,19 @@ pub fn field(f: Field, errors: &FieldErrors) -> Markup {
     let error = errors.get(f.name);
     let id = format!("f-{}", f.name);
     let described = format!("{id}-msg");
+    // A URL field is a text field with a URL keyboard: type=url would make a rejected
+    // value (echoed back for correction) invalid HTML.
+    let (input_type, input_mode) = match f.kind {
+        "url" => ("text", Some("url")),
+        kind => (kind, None),
+    };
+    let text_like = matches!(f.kind, "text" | "email" | "password" | "search" | "tel" | "url");
     html! {
         div.field.has-error[error.is_some()] {
             label for=(id) { (f.label) }
-            input id=(id) name=(f.name) type=(f.kind) value=(f.value)
-                autocomplete=(f.autocomplete) maxlength=(f.maxlength) required[f.required]
+            input id=(id) name=(f.name) type=(input_type) inputmode=[input_mode] value=(f.value)
+                autocomplete=(f.autocomplete) maxlength=[text_like.then_some(f.maxlength)]
+                min=[(f.kind == "number").then_some("0")] required[f.required]
                 aria-invalid=[error.map(|_| "true")]
                 aria-describedby=[error.or(f.hint).map(|_| described.as_str())];
             @if let Some(message) = error {

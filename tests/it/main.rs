@@ -5,5 +5,6 @@
 mod accounts;
 mod bad_input;
 mod cli;
+mod html;
 mod shell;
 mod support;
