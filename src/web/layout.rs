@@ -219,7 +219,10 @@ pub fn field(f: Field, errors: &FieldErrors) -> Markup {
         "url" => ("text", Some("url")),
         kind => (kind, None),
     };
-    let text_like = matches!(f.kind, "text" | "email" | "password" | "search" | "tel" | "url");
+    let text_like = matches!(
+        f.kind,
+        "text" | "email" | "password" | "search" | "tel" | "url"
+    );
     html! {
         div.field.has-error[error.is_some()] {
             label for=(id) { (f.label) }

