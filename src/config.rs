@@ -9,6 +9,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use crate::db::Backend;
+use crate::forum::Limits;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
@@ -22,6 +23,12 @@ pub struct Config {
     pub trust_proxy: bool,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Shortest and longest topic titles, in characters.
+    pub min_title_chars: usize,
+    pub max_title_chars: usize,
+    /// Shortest post in characters, longest in bytes.
+    pub min_post_chars: usize,
+    pub max_post_bytes: usize,
 }
 
 impl Default for Config {
@@ -32,6 +39,10 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             trust_proxy: false,
             workers: 0,
+            min_title_chars: Limits::default().min_title_chars,
+            max_title_chars: Limits::default().max_title_chars,
+            min_post_chars: Limits::default().min_post_chars,
+            max_post_bytes: Limits::default().max_post_bytes,
         }
     }
 }
@@ -72,6 +83,26 @@ impl Config {
             ))
         })?;
         self.bind_addr()?;
+        let limit = |key: &str, value: usize, lo: usize, hi: usize| {
+            if (lo..=hi).contains(&value) {
+                Ok(())
+            } else {
+                Err(ConfigError(format!(
+                    "configuration error in TOWNHALL_{}: {value} is outside {lo}..={hi}",
+                    key.to_uppercase()
+                )))
+            }
+        };
+        limit("min_title_chars", self.min_title_chars, 1, 100)?;
+        limit(
+            "max_title_chars",
+            self.max_title_chars,
+            self.min_title_chars,
+            500,
+        )?;
+        limit("min_post_chars", self.min_post_chars, 1, 1000)?;
+        // The request body limit leaves room for a 64 KiB post, percent-encoded.
+        limit("max_post_bytes", self.max_post_bytes, 1024, 64 * 1024)?;
         if self.data_dir.as_os_str().is_empty() {
             return Err(ConfigError(
                 "configuration error in TOWNHALL_DATA_DIR: must not be empty".into(),
@@ -87,5 +118,16 @@ impl Config {
                 self.bind
             ))
         })
+    }
+}
+
+impl Config {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            min_title_chars: self.min_title_chars,
+            max_title_chars: self.max_title_chars,
+            min_post_chars: self.min_post_chars,
+            max_post_bytes: self.max_post_bytes,
+        }
     }
 }

@@ -23,9 +23,22 @@ pub fn spawn(db: Db, snapshot: Snapshot) -> std::io::Result<()> {
 
 fn follow(db: Db, snapshot: Snapshot, mut last: i64) {
     let mut last_housekeeping = Instant::now();
+    // Events written while no node ran still need their notifications.
+    let mut notify = true;
     loop {
         match db.read_sync(|conn| db::events::after(conn, last, BATCH)) {
             Ok(batch) => {
+                notify |= !batch.is_empty();
+                if notify {
+                    // Retried on the next poll when it fails.
+                    notify = match crate::notifications::process(&db) {
+                        Ok(_) => false,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not derive notifications");
+                            true
+                        }
+                    };
+                }
                 let settings_changed = batch.iter().any(|e| e.kind == SETTINGS_CHANGED);
                 if let Some(e) = batch.last() {
                     last = e.id;

@@ -3,7 +3,7 @@
 mod names;
 mod passwords;
 
-pub use names::{normalize_email, normalize_username};
+pub use names::{normalize_email, normalize_username, username_key};
 pub use passwords::{hash_password, verify_password};
 
 use chrono::NaiveDateTime;
@@ -57,6 +57,7 @@ pub struct User {
     pub email: String,
     pub role: Role,
     pub created_at: NaiveDateTime,
+    pub unread_notifications: i32,
 }
 
 impl From<db::users::UserRow> for User {
@@ -67,6 +68,7 @@ impl From<db::users::UserRow> for User {
             username: row.username,
             email: row.email,
             created_at: row.created_at,
+            unread_notifications: row.unread_notifications,
         }
     }
 }
@@ -155,6 +157,7 @@ pub fn register(
             email,
             role,
             created_at: db::now(),
+            unread_notifications: 0,
         })),
         Ok(Err(errors)) => Ok(Err(errors)),
         // A concurrent registration won the race for the same name or email.

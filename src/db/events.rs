@@ -31,9 +31,7 @@ pub fn append(
     actor_id: Option<i64>,
     payload: serde_json::Value,
 ) -> Result<i64, AppError> {
-    if let DbConn::Postgres(pg) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7411000001)").execute(pg)?;
-    }
+    super::advisory_lock(conn, super::EVENT_ORDER_LOCK)?;
     let id = diesel::insert_into(events::table)
         .values((
             events::kind.eq(kind),
@@ -73,4 +71,17 @@ pub fn recent_of_kind(conn: &mut DbConn, kind: &str, limit: i64) -> Result<Vec<E
         .limit(limit)
         .select(Event::as_select())
         .load(conn)?)
+}
+
+/// Events before id `before` (all when `None`), newest first: the audit log.
+pub fn before(conn: &mut DbConn, before: Option<i64>, limit: i64) -> Result<Vec<Event>, AppError> {
+    let mut q = events::table
+        .order(events::id.desc())
+        .limit(limit)
+        .select(Event::as_select())
+        .into_boxed();
+    if let Some(b) = before {
+        q = q.filter(events::id.lt(b));
+    }
+    Ok(q.load(conn)?)
 }

@@ -2,6 +2,8 @@
 //! queries both backends share (one file per table family below).
 
 pub mod events;
+pub mod forum;
+pub mod notifications;
 pub mod schema;
 pub mod settings;
 pub mod users;
@@ -65,10 +67,15 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConn, Self::Error> {
         match self.backend {
-            Backend::Postgres => diesel::PgConnection::establish(&self.url).map(DbConn::Postgres),
+            Backend::Postgres => {
+                let mut conn = diesel::PgConnection::establish(&self.url)?;
+                conn.set_instrumentation(QueryCounter);
+                Ok(DbConn::Postgres(conn))
+            }
             Backend::Sqlite => {
                 let path = self.url.trim_start_matches("sqlite://");
                 let mut conn = diesel::SqliteConnection::establish(path)?;
+                conn.set_instrumentation(QueryCounter);
                 // WAL lets readers run beside the single writer; the busy timeout covers
                 // other processes (a second node in tests, the CLI) holding the write lock.
                 conn.batch_execute(
@@ -126,6 +133,9 @@ impl Db {
             .max_size(max_size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(5))
+            // No "SELECT 1" round trip per checkout: a connection that broke (database
+            // restarted) fails one request, is seen as broken and replaced.
+            .test_on_check_out(false)
             .build(Manager {
                 backend,
                 url: url.to_string(),
@@ -270,8 +280,41 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
 /// "no admin exists yet, so create one"). SQLite writers are already serialised by
 /// `BEGIN IMMEDIATE`; on PostgreSQL a transaction-scoped advisory lock does it.
 pub fn serialize_writers(conn: &mut DbConn) -> Result<(), AppError> {
+    advisory_lock(conn, SERIAL_WRITERS_LOCK)
+}
+
+/// Advisory lock keys (PostgreSQL): one per thing that must not interleave.
+pub const EVENT_ORDER_LOCK: i64 = 7_411_000_001;
+pub const SERIAL_WRITERS_LOCK: i64 = 7_411_000_002;
+pub const NOTIFIER_LOCK: i64 = 7_411_000_003;
+
+/// Transaction-scoped lock on PostgreSQL (no-op on SQLite, where writers are serial).
+pub fn advisory_lock(conn: &mut DbConn, key: i64) -> Result<(), AppError> {
     if let DbConn::Postgres(pg) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7411000002)").execute(pg)?;
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({key})")).execute(pg)?;
     }
     Ok(())
+}
+
+thread_local! {
+    static QUERIES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts the statements each connection runs, per thread, so that a page can show (and a
+/// test can check) how many queries it took.
+struct QueryCounter;
+
+impl diesel::connection::Instrumentation for QueryCounter {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        if let diesel::connection::InstrumentationEvent::StartQuery { .. } = event {
+            QUERIES.with(|q| q.set(q.get() + 1));
+        }
+    }
+}
+
+/// Runs `f` and returns its result with the number of queries it ran on this thread.
+pub fn count_queries<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let before = QUERIES.with(|q| q.get());
+    let value = f();
+    (value, QUERIES.with(|q| q.get()) - before)
 }

@@ -10,6 +10,7 @@ diesel::table! {
         password_hash -> Text,
         role -> Text,
         created_at -> Timestamp,
+        unread_notifications -> Integer,
     }
 }
 
@@ -43,5 +44,150 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    categories (id) {
+        id -> BigInt,
+        slug -> Text,
+        name -> Text,
+        description -> Text,
+        color -> Text,
+        position -> Integer,
+        staff_only -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    topics (id) {
+        id -> BigInt,
+        category_id -> BigInt,
+        user_id -> BigInt,
+        title -> Text,
+        slug -> Text,
+        created_at -> Timestamp,
+        bumped_at -> Timestamp,
+        last_poster_id -> BigInt,
+        reply_count -> Integer,
+        like_count -> Integer,
+        highest_post_number -> Integer,
+        solved_post_id -> Nullable<BigInt>,
+        has_staff_reply -> Bool,
+        locked -> Bool,
+        pinned -> Bool,
+        unlisted -> Bool,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    posts (id) {
+        id -> BigInt,
+        topic_id -> BigInt,
+        user_id -> BigInt,
+        post_number -> Integer,
+        raw -> Text,
+        cooked -> Text,
+        created_at -> Timestamp,
+        edited_at -> Nullable<Timestamp>,
+        version -> Integer,
+        like_count -> Integer,
+        deleted_at -> Nullable<Timestamp>,
+        hidden_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    post_revisions (id) {
+        id -> BigInt,
+        post_id -> BigInt,
+        version -> Integer,
+        editor_id -> BigInt,
+        raw_before -> Text,
+        title_before -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tags (id) {
+        id -> BigInt,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    topic_tags (topic_id, tag_id) {
+        topic_id -> BigInt,
+        tag_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    likes (post_id, user_id) {
+        post_id -> BigInt,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    topic_watches (user_id, topic_id) {
+        user_id -> BigInt,
+        topic_id -> BigInt,
+        level -> Text,
+    }
+}
+
+diesel::table! {
+    category_watches (user_id, category_id) {
+        user_id -> BigInt,
+        category_id -> BigInt,
+        level -> Text,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        event_id -> BigInt,
+        kind -> Text,
+        topic_id -> Nullable<BigInt>,
+        post_id -> Nullable<BigInt>,
+        actor_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    follower_cursors (name) {
+        name -> Text,
+        last_event_id -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, settings, events);
+diesel::joinable!(topics -> categories (category_id));
+diesel::joinable!(posts -> topics (topic_id));
+diesel::joinable!(posts -> users (user_id));
+diesel::joinable!(topic_tags -> tags (tag_id));
+diesel::joinable!(topic_tags -> topics (topic_id));
+diesel::joinable!(post_revisions -> posts (post_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    settings,
+    events,
+    categories,
+    topics,
+    posts,
+    post_revisions,
+    tags,
+    topic_tags,
+    likes,
+    topic_watches,
+    category_watches,
+    notifications,
+    follower_cursors,
+);

@@ -18,6 +18,7 @@ pub struct UserRow {
     pub password_hash: String,
     pub role: String,
     pub created_at: NaiveDateTime,
+    pub unread_notifications: i32,
 }
 
 pub struct NewUser<'a> {

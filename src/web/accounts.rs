@@ -80,7 +80,7 @@ pub async fn login(
     }
 }
 
-fn login_page<'a>(ctx: &Ctx, username: &str, next: &str, error: Option<&str>) -> Page<'a> {
+fn login_page(ctx: &Ctx, username: &str, next: &str, error: Option<&str>) -> Page {
     let body = html! {
         section.card.narrow {
             h1 { "Log in" }
@@ -97,11 +97,7 @@ fn login_page<'a>(ctx: &Ctx, username: &str, next: &str, error: Option<&str>) ->
             p { "New here? " a href="/register" { "Create an account" } "." }
         }
     };
-    Page {
-        title: "Log in",
-        description: None,
-        body,
-    }
+    Page::new("Log in", body)
 }
 
 #[get("/register")]
@@ -231,12 +227,12 @@ async fn start_session_and_redirect(
     Ok(res)
 }
 
-fn registration_page<'a>(
+fn registration_page(
     ctx: &Ctx,
     purpose: Purpose,
     form: &RegisterForm,
     errors: &FieldErrors,
-) -> Page<'a> {
+) -> Page {
     let (title, action, button) = match purpose {
         Purpose::SignUp => ("Create an account", "/register", "Create account"),
         Purpose::Setup => (
@@ -272,11 +268,7 @@ fn registration_page<'a>(
             }
         }
     };
-    Page {
-        title,
-        description: None,
-        body,
-    }
+    Page::new(title, body)
 }
 
 pub fn redirect(to: &str) -> HttpResponse {

@@ -12,6 +12,7 @@ use super::layout::{self, Field, Page, csrf_field, field};
 use crate::accounts::Role;
 use crate::error::AppError;
 use crate::forms::{FieldErrors, clip};
+use crate::forum::categories::{self, CategoryInput};
 use crate::settings::{self, SettingsForm, SiteSettings};
 
 #[derive(Deserialize, Default)]
@@ -54,7 +55,7 @@ pub async fn save_settings(
     }
 }
 
-fn page<'a>(ctx: &Ctx, form: &SettingsForm, errors: &FieldErrors, saved: bool) -> Page<'a> {
+fn page(ctx: &Ctx, form: &SettingsForm, errors: &FieldErrors, saved: bool) -> Page {
     let themes = ctx.state.assets.themes();
     let theme_error = errors.get("theme");
     let body = html! {
@@ -104,9 +105,186 @@ fn page<'a>(ctx: &Ctx, form: &SettingsForm, errors: &FieldErrors, saved: bool) -
             }
         }
     };
-    Page {
-        title: "Site settings",
-        description: None,
-        body,
+    Page::new("Site settings", body)
+}
+
+#[get("/admin")]
+pub async fn index(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(Role::Admin)?;
+    let body = html! {
+        h1 { "Administration" }
+        div.grid {
+            a.card href="/admin/settings" { h2 { "Site settings" } p { "Name, support contact, first-response promise, theme." } }
+            a.card href="/admin/categories" { h2 { "Categories" } p { "Where topics live; who may start them." } }
+            a.card href="/admin/audit" { h2 { "Audit log" } p { "Every change, who made it and when." } }
+        }
+    };
+    Ok(layout::ok(&ctx, Page::new("Administration", body)))
+}
+
+#[get("/admin/categories")]
+pub async fn categories_admin(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.require(Role::Admin)?;
+    categories_page(
+        &ctx,
+        None,
+        &CategoryInput::default(),
+        &FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[get("/admin/categories/{id}")]
+pub async fn category_form(ctx: Ctx, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    ctx.require(Role::Admin)?;
+    let id = id.into_inner();
+    let db = ctx.state.db.clone();
+    let row = blocking(move || db.read_sync(|c| crate::db::forum::category(c, id)))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    categories_page(
+        &ctx,
+        Some(id),
+        &CategoryInput::from(&row),
+        &FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[post("/admin/categories")]
+pub async fn create_category(
+    ctx: Ctx,
+    CsrfForm(input): CsrfForm<CategoryInput>,
+) -> Result<HttpResponse, AppError> {
+    save_category(ctx, None, input).await
+}
+
+#[post("/admin/categories/{id}")]
+pub async fn update_category(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    CsrfForm(input): CsrfForm<CategoryInput>,
+) -> Result<HttpResponse, AppError> {
+    save_category(ctx, Some(id.into_inner()), input).await
+}
+
+async fn save_category(
+    ctx: Ctx,
+    id: Option<i64>,
+    input: CategoryInput,
+) -> Result<HttpResponse, AppError> {
+    let admin = ctx.require(Role::Admin)?.clone();
+    let db = ctx.state.db.clone();
+    let submitted = input.clone();
+    match blocking(move || categories::save(&db, &admin, id, &submitted)).await? {
+        Ok(_) => Ok(redirect("/admin/categories")),
+        Err(errors) => {
+            categories_page(&ctx, id, &input, &errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
     }
+}
+
+async fn categories_page(
+    ctx: &Ctx,
+    editing: Option<i64>,
+    input: &CategoryInput,
+    errors: &FieldErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let db = ctx.state.db.clone();
+    let all = blocking(move || db.read_sync(crate::db::forum::categories)).await?;
+    let action = match editing {
+        Some(id) => format!("/admin/categories/{id}"),
+        None => "/admin/categories".into(),
+    };
+    let body = html! {
+        h1 { "Categories" }
+        table.admin-table {
+            thead { tr { th { "Name" } th { "Slug" } th { "Order" } th { "Who starts topics" } th { span.visually-hidden { "Edit" } } } }
+            tbody {
+                @for c in &all {
+                    tr {
+                        td { (c.name) }
+                        td { code { (c.slug) } }
+                        td { (c.position) }
+                        td { (if c.staff_only { "staff only" } else { "everyone" }) }
+                        td { a href={ "/admin/categories/" (c.id) } { "Edit" } }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { (if editing.is_some() { "Edit category" } else { "New category" }) }
+            @if !errors.is_empty() { p.alert.error role="alert" { "Nothing was saved: please correct the fields marked below." } }
+            form method="post" action=(action) {
+                (csrf_field(ctx))
+                (field(Field { label: "Name", name: "name", kind: "text", value: &clip(&input.name, 200), hint: None, autocomplete: "off", maxlength: 50, required: true }, errors))
+                (field(Field { label: "Slug", name: "slug", kind: "text", value: &clip(&input.slug, 200), hint: Some("In the address: /c/slug. Left empty, made from the name."), autocomplete: "off", maxlength: 50, required: false }, errors))
+                (field(Field { label: "Description", name: "description", kind: "text", value: &clip(&input.description, 600), hint: None, autocomplete: "off", maxlength: 300, required: false }, errors))
+                (field(Field { label: "Colour", name: "color", kind: "text", value: &clip(&input.color, 20), hint: Some("Like #1f5fd1."), autocomplete: "off", maxlength: 7, required: false }, errors))
+                (field(Field { label: "Order", name: "position", kind: "number", value: &clip(&input.position, 20), hint: Some("Lower numbers come first."), autocomplete: "off", maxlength: 6, required: false }, errors))
+                div.field.checkbox {
+                    input #f-staff_only type="checkbox" name="staff_only" checked[input.staff_only.is_some()];
+                    label for="f-staff_only" { "Only staff may start topics (announcements)" }
+                }
+                button.primary type="submit" { (if editing.is_some() { "Save category" } else { "Create category" }) }
+            }
+        }
+    };
+    Ok(layout::respond(ctx, status, Page::new("Categories", body)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AuditQuery {
+    before: Option<i64>,
+}
+
+/// Every event, newest first: the audit trail of who changed what.
+#[get("/admin/audit")]
+pub async fn audit(ctx: Ctx, q: web::Query<AuditQuery>) -> Result<HttpResponse, AppError> {
+    ctx.require(Role::Admin)?;
+    let before = q.before;
+    let db = ctx.state.db.clone();
+    let (events, actors) = blocking(move || {
+        db.read_sync(|c| {
+            let events = crate::db::events::before(c, before, 100)?;
+            let mut ids: Vec<i64> = events.iter().filter_map(|e| e.actor_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            Ok((events, crate::db::forum::authors(c, &ids)?))
+        })
+    })
+    .await?;
+    let name = |id: Option<i64>| {
+        id.and_then(|id| actors.iter().find(|a| a.id == id))
+            .map_or("system", |a| a.username.as_str())
+    };
+    let body = html! {
+        h1 { "Audit log" }
+        p.lead { "Every change to this site is recorded here, in order." }
+        table.admin-table {
+            thead { tr { th { "#" } th { "When (UTC)" } th { "Who" } th { "What" } th { "Subject" } th { "Details" } } }
+            tbody {
+                @for e in &events {
+                    tr {
+                        td { (e.id) }
+                        td { (e.created_at.format("%Y-%m-%d %H:%M:%S")) }
+                        td { (name(e.actor_id)) }
+                        td { code { (e.kind) } }
+                        td { (e.subject_id.map(|s| s.to_string()).unwrap_or_default()) }
+                        td.small { (clip(&e.payload, 300)) }
+                    }
+                }
+            }
+        }
+        @if events.len() == 100 {
+            @if let Some(last) = events.last() {
+                p.more { a.button href={ "/admin/audit?before=" (last.id) } { "Older" } }
+            }
+        }
+    };
+    Ok(layout::ok(&ctx, Page::new("Audit log", body)))
 }

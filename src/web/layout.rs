@@ -11,10 +11,41 @@ use crate::forms::FieldErrors;
 use crate::settings::SiteSettings;
 
 /// What a page tells the shell about itself.
-pub struct Page<'a> {
-    pub title: &'a str,
-    pub description: Option<&'a str>,
+pub struct Page {
+    pub title: String,
+    pub description: Option<String>,
     pub body: Markup,
+    /// Site-relative canonical path (e.g. "/t/slug/12"); also used for Open Graph.
+    pub canonical: Option<String>,
+    /// Feed to advertise in <head>: (title, site-relative URL).
+    pub feed: Option<(String, String)>,
+}
+
+impl Page {
+    pub fn new(title: impl Into<String>, body: Markup) -> Page {
+        Page {
+            title: title.into(),
+            description: None,
+            body,
+            canonical: None,
+            feed: None,
+        }
+    }
+
+    pub fn describe(mut self, description: impl Into<String>) -> Page {
+        self.description = Some(description.into());
+        self
+    }
+
+    pub fn canonical(mut self, path: impl Into<String>) -> Page {
+        self.canonical = Some(path.into());
+        self
+    }
+
+    pub fn feed(mut self, title: impl Into<String>, path: impl Into<String>) -> Page {
+        self.feed = Some((title.into(), path.into()));
+        self
+    }
 }
 
 pub fn render(ctx: &Ctx, page: Page) -> Markup {
@@ -51,22 +82,13 @@ pub fn error_page(
             }
         }
     };
-    shell(
-        state,
-        ctx,
-        &settings,
-        Page {
-            title,
-            description: None,
-            body,
-        },
-    )
+    shell(state, ctx, &settings, Page::new(title, body))
 }
 
 fn shell(state: &AppState, ctx: Option<&Ctx>, s: &SiteSettings, page: Page) -> Markup {
     let user = ctx.and_then(|c| c.user.as_ref());
     let stylesheet = state.assets.url(&s.theme, "style.css");
-    let description = page.description.unwrap_or(&s.tagline);
+    let description = page.description.as_deref().unwrap_or(&s.tagline);
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -74,10 +96,21 @@ fn shell(state: &AppState, ctx: Option<&Ctx>, s: &SiteSettings, page: Page) -> M
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light dark";
-                title { (page.title) " · " (s.site_name) }
+                title { (&page.title) " · " (s.site_name) }
                 meta name="description" content=(description);
                 @if let Some(href) = stylesheet {
                     link rel="stylesheet" href=(href);
+                }
+                @if let Some(path) = &page.canonical {
+                    link rel="canonical" href={ (s.public_url) (path) };
+                    meta property="og:url" content={ (s.public_url) (path) };
+                }
+                meta property="og:site_name" content=(s.site_name);
+                meta property="og:title" content=(&page.title);
+                meta property="og:description" content=(description);
+                meta property="og:type" content="website";
+                @if let Some((title, path)) = &page.feed {
+                    link rel="alternate" type="application/atom+xml" title=(title) href=(path);
                 }
             }
             body {
@@ -102,8 +135,14 @@ fn shell(state: &AppState, ctx: Option<&Ctx>, s: &SiteSettings, page: Page) -> M
                                     (u.username)
                                     @if u.role.is_staff() { " " span.badge.staff { (u.role.as_str()) } }
                                 }
+                                a.notifications href="/notifications" title="Notifications" {
+                                    "Notifications"
+                                    @if u.unread_notifications > 0 {
+                                        " " span.count { (u.unread_notifications) }
+                                    }
+                                }
                                 @if u.role == crate::accounts::Role::Admin {
-                                    a href="/admin/settings" { "Settings" }
+                                    a href="/admin" { "Admin" }
                                 }
                                 form.inline action="/logout" method="post" {
                                     input type="hidden" name="csrf" value=(ctx.map(|c| c.csrf.as_str()).unwrap_or(""));

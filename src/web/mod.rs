@@ -4,8 +4,13 @@ pub mod accounts;
 pub mod admin;
 pub mod assets;
 pub mod ctx;
+pub mod feeds;
+pub mod forum;
 pub mod layout;
+pub mod notifications;
 pub mod pages;
+pub mod posts;
+pub mod users;
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -42,6 +47,10 @@ pub struct RateLimits {
     pub login_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     pub login_per_account: DefaultKeyedRateLimiter<String>,
     pub register_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    /// Per member (staff are exempt): new topics and replies, likes, edits.
+    pub posts_per_user: DefaultKeyedRateLimiter<i64>,
+    pub likes_per_user: DefaultKeyedRateLimiter<i64>,
+    pub edits_per_user: DefaultKeyedRateLimiter<i64>,
 }
 
 fn quota(burst: u32, one_every: Duration) -> Quota {
@@ -56,11 +65,31 @@ impl Default for RateLimits {
             login_per_ip: RateLimiter::keyed(quota(20, Duration::from_secs(3))),
             login_per_account: RateLimiter::keyed(quota(5, Duration::from_secs(12))),
             register_per_ip: RateLimiter::keyed(quota(20, Duration::from_secs(30))),
+            posts_per_user: RateLimiter::keyed(quota(10, Duration::from_secs(6))),
+            likes_per_user: RateLimiter::keyed(quota(30, Duration::from_secs(2))),
+            edits_per_user: RateLimiter::keyed(quota(20, Duration::from_secs(3))),
         }
     }
 }
 
 impl RateLimits {
+    /// A member's action against one of the per-user limits; staff are never limited.
+    pub fn check_user(
+        limiter: &DefaultKeyedRateLimiter<i64>,
+        user: &crate::accounts::User,
+        what: &str,
+    ) -> Result<(), AppError> {
+        if user.role.is_staff() {
+            return Ok(());
+        }
+        RateLimits::check(limiter, &user.id).map_err(|wait| AppError::TooManyRequests {
+            message: format!(
+                "You are {what} faster than we allow. Please wait {wait} seconds and try again."
+            ),
+            retry_after_secs: wait,
+        })
+    }
+
     /// `Err` says how long to wait, in whole seconds.
     pub fn check<K: std::hash::Hash + Eq + Clone>(
         limiter: &DefaultKeyedRateLimiter<K>,
@@ -87,8 +116,40 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(accounts::logout)
         .service(accounts::setup_form)
         .service(accounts::setup)
+        .service(admin::index)
         .service(admin::settings_form)
-        .service(admin::save_settings);
+        .service(admin::save_settings)
+        .service(admin::categories_admin)
+        .service(admin::category_form)
+        .service(admin::create_category)
+        .service(admin::update_category)
+        .service(admin::audit)
+        // Forum. Fixed paths before patterns that could swallow them.
+        .service(forum::latest)
+        .service(forum::latest_json)
+        .service(forum::latest_atom)
+        .service(forum::new_topic_form)
+        .service(forum::create_topic)
+        .service(forum::category_page)
+        .service(forum::topic_by_slug)
+        .service(forum::topic_by_id)
+        .service(forum::reply)
+        .service(posts::edit_form)
+        .service(posts::edit)
+        .service(posts::revisions_page)
+        .service(posts::delete)
+        .service(posts::hide)
+        .service(posts::like)
+        .service(posts::solution)
+        .service(posts::moderate)
+        .service(posts::watch_topic)
+        .service(posts::watch_category)
+        .service(users::profile)
+        .service(notifications::list)
+        .service(notifications::mark_all_read)
+        .service(notifications::open)
+        .service(feeds::sitemap)
+        .service(feeds::robots);
 }
 
 /// Runs the HTTP server until SIGINT/SIGTERM, then drains in-flight requests.
@@ -129,6 +190,9 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
             limits_state.limits.login_per_ip.retain_recent();
             limits_state.limits.login_per_account.retain_recent();
             limits_state.limits.register_per_ip.retain_recent();
+            limits_state.limits.posts_per_user.retain_recent();
+            limits_state.limits.likes_per_user.retain_recent();
+            limits_state.limits.edits_per_user.retain_recent();
         }
     });
     server.run().await

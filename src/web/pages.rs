@@ -55,11 +55,9 @@ pub async fn home(ctx: Ctx) -> Result<HttpResponse, AppError> {
     };
     Ok(layout::ok(
         &ctx,
-        Page {
-            title: "Home",
-            description: None,
-            body,
-        },
+        Page::new("Home", body)
+            .canonical("/")
+            .feed("Latest topics", "/latest.atom"),
     ))
 }
 
@@ -77,11 +75,9 @@ pub async fn contact(ctx: Ctx) -> HttpResponse {
     };
     layout::ok(
         &ctx,
-        Page {
-            title: "Contact support",
-            description: Some("Phone, email and hours of our support team."),
-            body,
-        },
+        Page::new("Contact support", body)
+            .describe("Phone, email and hours of our support team.")
+            .canonical("/contact"),
     )
 }
 

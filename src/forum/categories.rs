@@ -1,0 +1,152 @@
+//! Categories, managed by admins.
+
+use serde_json::json;
+
+use crate::accounts::{Role, User};
+use crate::db::forum::{self as q, CategoryFields, CategoryRow};
+use crate::db::{Db, events};
+use crate::error::AppError;
+use crate::forms::FieldErrors;
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct CategoryInput {
+    pub name: String,
+    pub slug: String,
+    pub description: String,
+    pub color: String,
+    pub position: String,
+    /// "on" when the checkbox is ticked.
+    pub staff_only: Option<String>,
+}
+
+impl From<&CategoryRow> for CategoryInput {
+    fn from(c: &CategoryRow) -> Self {
+        CategoryInput {
+            name: c.name.clone(),
+            slug: c.slug.clone(),
+            description: c.description.clone(),
+            color: c.color.clone(),
+            position: c.position.to_string(),
+            staff_only: c.staff_only.then(|| "on".into()),
+        }
+    }
+}
+
+struct Checked {
+    name: String,
+    slug: String,
+    description: String,
+    color: String,
+    position: i32,
+    staff_only: bool,
+}
+
+fn check(input: &CategoryInput) -> Result<Checked, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let name = input.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 50 {
+        errors.add("name", "A name of 1 to 50 characters.");
+    }
+    let slug = if input.slug.trim().is_empty() {
+        slug::slugify(&name)
+    } else {
+        input.slug.trim().to_lowercase()
+    };
+    if slug.is_empty()
+        || slug.len() > 50
+        || !slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        errors.add(
+            "slug",
+            "Lowercase letters, digits and '-' (at most 50), as in billing-accounts.",
+        );
+    }
+    let description = input.description.trim().to_string();
+    if description.chars().count() > 300 {
+        errors.add("description", "At most 300 characters.");
+    }
+    let color = input.color.trim().to_lowercase();
+    let color = if color.is_empty() {
+        "#1f5fd1".to_string()
+    } else {
+        color
+    };
+    if !(color.len() == 7
+        && color.starts_with('#')
+        && color[1..].chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        errors.add("color", "A colour like #1f5fd1.");
+    }
+    let position = match input.position.trim() {
+        "" => 0,
+        p => p.parse::<i32>().unwrap_or_else(|_| {
+            errors.add("position", "A whole number; lower comes first.");
+            0
+        }),
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Checked {
+        name,
+        slug,
+        description,
+        color,
+        position,
+        staff_only: input.staff_only.is_some(),
+    })
+}
+
+/// Creates (`id` = None) or updates a category; admins only.
+pub fn save(
+    db: &Db,
+    actor: &User,
+    id: Option<i64>,
+    input: &CategoryInput,
+) -> Result<Result<i64, FieldErrors>, AppError> {
+    if actor.role != Role::Admin {
+        return Err(AppError::Forbidden(
+            "Only administrators manage categories.".into(),
+        ));
+    }
+    let c = match check(input) {
+        Ok(c) => c,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let actor_id = actor.id;
+    db.write_sync(|conn| {
+        if q::category_slug_taken(conn, &c.slug, id.unwrap_or(-1))? {
+            let mut errors = FieldErrors::default();
+            errors.add("slug", "Another category already uses this slug.");
+            return Ok(Err(errors));
+        }
+        let fields = CategoryFields {
+            slug: &c.slug,
+            name: &c.name,
+            description: &c.description,
+            color: &c.color,
+            position: c.position,
+            staff_only: c.staff_only,
+        };
+        let (id, kind) = match id {
+            Some(id) => {
+                if q::update_category(conn, id, &fields)? == 0 {
+                    return Err(AppError::NotFound);
+                }
+                (id, "category.updated")
+            }
+            None => (q::insert_category(conn, &fields)?, "category.created"),
+        };
+        events::append(
+            conn,
+            kind,
+            Some(id),
+            Some(actor_id),
+            json!({ "slug": c.slug, "name": c.name, "staff_only": c.staff_only }),
+        )?;
+        Ok(Ok(id))
+    })
+}

@@ -1,0 +1,858 @@
+//! The public forum: categories, topics, replies, tags, likes, solved answers, edits with
+//! revisions, soft deletes, staff moderation and watching. Every write is one transaction
+//! that ends with its event.
+
+pub mod categories;
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use crate::accounts::{Role, User, username_key};
+use crate::db::forum::{self as q, Author, CategoryRow, ListFilter, PostRow, TopicRow};
+use crate::db::{self, Db, DbConn, events};
+use crate::error::AppError;
+use crate::forms::FieldErrors;
+use crate::markdown;
+
+/// Posts per topic page and topics per list page.
+pub const POSTS_PER_PAGE: i32 = 50;
+pub const TOPICS_PER_PAGE: i64 = 30;
+pub const MAX_TAGS: usize = 5;
+pub const MAX_TAG_CHARS: usize = 30;
+pub const MAX_HIDE_REASON_CHARS: usize = 300;
+
+/// Size limits for what people write (configurable: see `Config`).
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct Limits {
+    pub min_title_chars: usize,
+    pub max_title_chars: usize,
+    pub min_post_chars: usize,
+    pub max_post_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            min_title_chars: 8,
+            max_title_chars: 150,
+            min_post_chars: 2,
+            max_post_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    pub fn check_title(&self, title: &str, errors: &mut FieldErrors) -> String {
+        let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
+        let chars = title.chars().count();
+        if chars == 0 {
+            errors.add("title", "Give your topic a title: what is it about?");
+        } else if chars < self.min_title_chars {
+            errors.add(
+                "title",
+                format!(
+                    "Titles need at least {} characters; say a little more.",
+                    self.min_title_chars
+                ),
+            );
+        } else if chars > self.max_title_chars {
+            errors.add(
+                "title",
+                format!(
+                    "Titles can be at most {} characters (this one has {chars}).",
+                    self.max_title_chars
+                ),
+            );
+        }
+        title
+    }
+
+    pub fn check_body(&self, raw: &str, errors: &mut FieldErrors) -> String {
+        let raw = raw.replace("\r\n", "\n");
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            errors.add("raw", "Write something first.");
+        } else if trimmed.chars().count() < self.min_post_chars {
+            errors.add(
+                "raw",
+                format!("Posts need at least {} characters.", self.min_post_chars),
+            );
+        } else if raw.len() > self.max_post_bytes {
+            errors.add(
+                "raw",
+                format!(
+                    "Posts can be at most {} KB; this one is {} KB. Split it, or attach long logs elsewhere.",
+                    self.max_post_bytes / 1024,
+                    raw.len().div_ceil(1024)
+                ),
+            );
+        }
+        trimmed.to_string()
+    }
+}
+
+/// Tags as typed ("sso, Billing  vat") to their canonical list, or why not.
+pub fn parse_tags(input: &str, errors: &mut FieldErrors) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for raw in input.split(|c: char| c == ',' || c.is_whitespace()) {
+        let tag = raw.trim().trim_start_matches('#').to_lowercase();
+        if tag.is_empty() {
+            continue;
+        }
+        if tag.chars().count() > MAX_TAG_CHARS
+            || !tag.chars().all(|c| c.is_alphanumeric() || c == '-')
+        {
+            errors.add("tags", format!("Tags are single words of letters, digits and '-' (at most {MAX_TAG_CHARS} characters)."));
+            return Vec::new();
+        }
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    if tags.len() > MAX_TAGS {
+        errors.add("tags", format!("At most {MAX_TAGS} tags."));
+    }
+    tags
+}
+
+pub fn slugify(title: &str) -> String {
+    let mut s = slug::slugify(title);
+    if s.len() > 80 {
+        s.truncate(80);
+        s = s.trim_end_matches('-').to_string();
+        // slug::slugify output is ASCII, so truncating by bytes is safe.
+    }
+    if s.is_empty() { "topic".into() } else { s }
+}
+
+// ---- reading ----------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct TopicSummary {
+    pub topic: TopicRow,
+    pub author: Author,
+    pub last_poster: Author,
+    pub tags: Vec<String>,
+}
+
+pub struct TopicList {
+    pub pinned: Vec<TopicSummary>,
+    pub topics: Vec<TopicSummary>,
+    /// Cursor of the next page, when there is one.
+    pub next: Option<String>,
+    pub categories: Vec<CategoryRow>,
+}
+
+/// Keyset cursor "MICROS-ID": the (bumped_at, id) of the last topic shown.
+pub fn encode_cursor(t: &TopicRow) -> String {
+    format!("{}-{}", t.bumped_at.and_utc().timestamp_micros(), t.id)
+}
+
+pub fn decode_cursor(s: &str) -> Option<(NaiveDateTime, i64)> {
+    let (micros, id) = s.split_once('-')?;
+    let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
+    Some((at, id.parse().ok()?))
+}
+
+pub fn list_topics(db: &Db, filter: ListFilter) -> Result<TopicList, AppError> {
+    db.read_sync(|conn| {
+        let pinned = if filter.before.is_none() && filter.solved.is_none() {
+            q::list_topics(
+                conn,
+                &ListFilter {
+                    pinned: true,
+                    ..filter.clone()
+                },
+                10,
+            )?
+        } else {
+            Vec::new()
+        };
+        let mut rows = q::list_topics(conn, &filter, TOPICS_PER_PAGE + 1)?;
+        let next = if rows.len() as i64 > TOPICS_PER_PAGE {
+            rows.truncate(TOPICS_PER_PAGE as usize);
+            rows.last().map(encode_cursor)
+        } else {
+            None
+        };
+        let all: Vec<&TopicRow> = pinned.iter().chain(rows.iter()).collect();
+        let (authors, tags) = decorate(conn, &all)?;
+        let summarize = |rows: Vec<TopicRow>| -> Vec<TopicSummary> {
+            rows.into_iter()
+                .map(|t| summary(t, &authors, &tags))
+                .collect()
+        };
+        Ok(TopicList {
+            pinned: summarize(pinned),
+            topics: summarize(rows),
+            next,
+            categories: q::categories(conn)?,
+        })
+    })
+}
+
+type Decorations = (HashMap<i64, Author>, HashMap<i64, Vec<String>>);
+
+/// Authors and tags of many topics in two queries.
+fn decorate(conn: &mut DbConn, topics: &[&TopicRow]) -> Result<Decorations, AppError> {
+    let mut user_ids: Vec<i64> = topics
+        .iter()
+        .flat_map(|t| [t.user_id, t.last_poster_id])
+        .collect();
+    user_ids.sort_unstable();
+    user_ids.dedup();
+    let authors = q::authors(conn, &user_ids)?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let ids: Vec<i64> = topics.iter().map(|t| t.id).collect();
+    let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+    for (topic_id, name) in q::tags_of(conn, &ids)? {
+        tags.entry(topic_id).or_default().push(name);
+    }
+    Ok((authors, tags))
+}
+
+fn summary(
+    t: TopicRow,
+    authors: &HashMap<i64, Author>,
+    tags: &HashMap<i64, Vec<String>>,
+) -> TopicSummary {
+    let unknown = |id: i64| Author {
+        id,
+        username: "unknown".into(),
+        role: "member".into(),
+    };
+    TopicSummary {
+        author: authors
+            .get(&t.user_id)
+            .cloned()
+            .unwrap_or_else(|| unknown(t.user_id)),
+        last_poster: authors
+            .get(&t.last_poster_id)
+            .cloned()
+            .unwrap_or_else(|| unknown(t.last_poster_id)),
+        tags: tags.get(&t.id).cloned().unwrap_or_default(),
+        topic: t,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PostView {
+    pub post: PostRow,
+    pub author: Author,
+}
+
+impl PostView {
+    pub fn is_visible_to(&self, viewer: Option<&User>) -> bool {
+        self.post.deleted_at.is_none()
+            && (self.post.hidden_reason.is_none() || viewer.is_some_and(|u| u.role.is_staff()))
+    }
+}
+
+pub struct TopicPage {
+    pub topic: TopicRow,
+    pub category: CategoryRow,
+    pub tags: Vec<String>,
+    pub posts: Vec<PostView>,
+    /// The accepted answer, shown under the question on page 1.
+    pub accepted: Option<PostView>,
+    pub page: i32,
+    pub pages: i32,
+    pub liked: HashSet<i64>,
+    pub watch_level: Option<String>,
+    /// For staff only (the move menu); empty for everyone else.
+    pub categories: Vec<CategoryRow>,
+}
+
+pub enum PageNo {
+    Number(i32),
+    Last,
+}
+
+/// Everything a topic page shows, in a constant number of queries whatever its length.
+pub fn topic_page(
+    db: &Db,
+    topic_id: i64,
+    page: PageNo,
+    viewer: Option<&User>,
+) -> Result<TopicPage, AppError> {
+    let viewer_id = viewer.map(|u| u.id);
+    let staff = viewer.is_some_and(|u| u.role.is_staff());
+    db.read_sync(|conn| {
+        let (topic, category) =
+            q::topic_with_category(conn, topic_id)?.ok_or(AppError::NotFound)?;
+        if topic.deleted_at.is_some() && !staff {
+            return Err(AppError::NotFound);
+        }
+        let pages = ((topic.highest_post_number + POSTS_PER_PAGE - 1) / POSTS_PER_PAGE).max(1);
+        let page = match page {
+            PageNo::Last => pages,
+            PageNo::Number(n) if (1..=pages).contains(&n) => n,
+            PageNo::Number(_) => return Err(AppError::NotFound),
+        };
+        let from = (page - 1) * POSTS_PER_PAGE + 1;
+        let rows = q::posts_in_range(conn, topic.id, from, from + POSTS_PER_PAGE - 1)?;
+        let posts: Vec<PostView> = rows
+            .into_iter()
+            .map(|(post, author)| PostView { post, author })
+            .collect();
+        let accepted = match topic.solved_post_id {
+            Some(id) => match posts.iter().find(|p| p.post.id == id) {
+                Some(p) => Some(p.clone()),
+                None => {
+                    q::post_with_author(conn, id)?.map(|(post, author)| PostView { post, author })
+                }
+            },
+            None => None,
+        };
+        let tags = q::tags_of(conn, &[topic.id])?
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        let (liked, watch_level) = match viewer_id {
+            Some(uid) => {
+                let ids: Vec<i64> = posts.iter().map(|p| p.post.id).collect();
+                (
+                    q::liked_by(conn, uid, &ids)?.into_iter().collect(),
+                    q::topic_watch(conn, uid, topic.id)?,
+                )
+            }
+            None => (HashSet::new(), None),
+        };
+        let categories = if staff {
+            q::categories(conn)?
+        } else {
+            Vec::new()
+        };
+        Ok(TopicPage {
+            topic,
+            category,
+            tags,
+            posts,
+            accepted,
+            page,
+            pages,
+            liked,
+            watch_level,
+            categories,
+        })
+    })
+}
+
+/// Which page of its topic a post number is on.
+pub fn page_of(post_number: i32) -> i32 {
+    (post_number - 1) / POSTS_PER_PAGE + 1
+}
+
+// ---- writing ----------------------------------------------------------------------------
+
+/// Mentions that name real accounts: (display names for cooking, their user ids).
+fn resolve_mentions(conn: &mut DbConn, raw: &str) -> Result<HashMap<String, i64>, AppError> {
+    let keys: Vec<String> = markdown::mention_candidates(raw)
+        .iter()
+        .map(|n| username_key(n))
+        .collect();
+    Ok(q::user_ids_by_keys(conn, &keys)?
+        .into_iter()
+        .map(|(id, key)| (key, id))
+        .collect())
+}
+
+/// Cooks `raw`; returns the HTML, mentioned user ids and quoted post ids.
+pub fn cook(db: &Db, raw: &str) -> Result<(String, Vec<i64>, Vec<i64>), AppError> {
+    let known = db.read_sync(|conn| resolve_mentions(conn, raw))?;
+    Ok(cook_with(raw, &known))
+}
+
+fn cook_with(raw: &str, known: &HashMap<String, i64>) -> (String, Vec<i64>, Vec<i64>) {
+    let cooked = markdown::cook(raw, &|name| known.contains_key(&username_key(name)));
+    let mut mentioned: Vec<i64> = cooked
+        .mentions
+        .iter()
+        .filter_map(|n| known.get(&username_key(n)).copied())
+        .collect();
+    mentioned.sort_unstable();
+    mentioned.dedup();
+    (cooked.html, mentioned, cooked.quoted_post_ids)
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct TopicInput {
+    pub category: String,
+    pub title: String,
+    pub raw: String,
+    pub tags: String,
+}
+
+pub struct Created {
+    pub topic_id: i64,
+    pub slug: String,
+    pub post_id: i64,
+    pub post_number: i32,
+}
+
+pub fn create_topic(
+    db: &Db,
+    user: &User,
+    input: &TopicInput,
+    limits: &Limits,
+) -> Result<Result<Created, FieldErrors>, AppError> {
+    let mut errors = FieldErrors::default();
+    let title = limits.check_title(&input.title, &mut errors);
+    let raw = limits.check_body(&input.raw, &mut errors);
+    let tags = parse_tags(&input.tags, &mut errors);
+    let category = db.read_sync(|conn| q::category_by_slug(conn, input.category.trim()))?;
+    match &category {
+        None => errors.add("category", "Choose a category."),
+        Some(c) if c.staff_only && !user.role.is_staff() => errors.add(
+            "category",
+            format!("Only staff can start topics in {}.", c.name),
+        ),
+        Some(_) => {}
+    }
+    let Some(category) = category.filter(|_| errors.is_empty()) else {
+        return Ok(Err(errors));
+    };
+    let (cooked, mentions, quotes) = cook(db, &raw)?;
+    let slug = slugify(&title);
+    let user_id = user.id;
+    let at = db::now();
+    let created = db.write_sync(|conn| {
+        let topic_id = q::insert_topic(conn, &q::NewTopic { category_id: category.id, user_id, title: &title, slug: &slug, at })?;
+        let post_id = q::insert_post(conn, &q::NewPost { topic_id, user_id, post_number: 1, raw: &raw, cooked: &cooked, at })?;
+        let tag_ids = q::ensure_tags(conn, &tags)?;
+        q::set_topic_tags(conn, topic_id, &tag_ids)?;
+        q::auto_watch(conn, user_id, topic_id)?;
+        events::append(
+            conn,
+            "topic.created",
+            Some(topic_id),
+            Some(user_id),
+            json!({ "post_id": post_id, "category_id": category.id, "mentions": mentions, "quotes": quotes }),
+        )?;
+        Ok(Created { topic_id, slug: slug.clone(), post_id, post_number: 1 })
+    })?;
+    Ok(Ok(created))
+}
+
+pub fn reply(
+    db: &Db,
+    user: &User,
+    topic_id: i64,
+    raw: &str,
+    limits: &Limits,
+) -> Result<Result<Created, FieldErrors>, AppError> {
+    let mut errors = FieldErrors::default();
+    let raw = limits.check_body(raw, &mut errors);
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let (cooked, mentions, quotes) = cook(db, &raw)?;
+    let (user_id, staff) = (user.id, user.role.is_staff());
+    let at = db::now();
+    db.write_sync(|conn| {
+        let topic = q::topic(conn, topic_id)?.ok_or(AppError::NotFound)?;
+        if topic.deleted_at.is_some() {
+            return Err(AppError::NotFound);
+        }
+        if topic.locked && !staff {
+            let mut errors = FieldErrors::default();
+            errors.add("locked", "This topic is locked: it no longer accepts replies. Your text is kept below; start a new topic if you still need help.");
+            return Ok(Err(errors));
+        }
+        let post_number = q::bump_for_reply(conn, topic_id, user_id, staff, at)?;
+        let post_id = q::insert_post(conn, &q::NewPost { topic_id, user_id, post_number, raw: &raw, cooked: &cooked, at })?;
+        q::auto_watch(conn, user_id, topic_id)?;
+        events::append(
+            conn,
+            "post.created",
+            Some(post_id),
+            Some(user_id),
+            json!({ "topic_id": topic_id, "post_number": post_number, "staff": staff, "mentions": mentions, "quotes": quotes }),
+        )?;
+        Ok(Ok(Created { topic_id, slug: topic.slug, post_id, post_number }))
+    })
+}
+
+/// May `actor` change this post? Its author (while it is not hidden) or staff.
+pub fn can_edit(actor: &User, post: &PostRow) -> bool {
+    actor.role.is_staff() || (actor.id == post.user_id && post.hidden_reason.is_none())
+}
+
+fn editable_post(
+    conn: &mut DbConn,
+    actor: &User,
+    post_id: i64,
+) -> Result<(PostRow, TopicRow), AppError> {
+    let post = q::post(conn, post_id)?.ok_or(AppError::NotFound)?;
+    let topic = q::topic(conn, post.topic_id)?.ok_or(AppError::NotFound)?;
+    if post.deleted_at.is_some() || topic.deleted_at.is_some() {
+        return Err(AppError::NotFound);
+    }
+    if !can_edit(actor, &post) {
+        return Err(AppError::Forbidden(
+            "Only the author or staff can change this post.".into(),
+        ));
+    }
+    Ok((post, topic))
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct EditInput {
+    pub raw: String,
+    /// Only for the first post: the topic's title.
+    pub title: Option<String>,
+}
+
+/// Saves an edit and keeps the previous text as a revision anyone can read.
+pub fn edit_post(
+    db: &Db,
+    actor: &User,
+    post_id: i64,
+    input: &EditInput,
+    limits: &Limits,
+) -> Result<Result<Created, FieldErrors>, AppError> {
+    let (post, topic) = db.read_sync(|conn| editable_post(conn, actor, post_id))?;
+    let mut errors = FieldErrors::default();
+    let raw = limits.check_body(&input.raw, &mut errors);
+    let title = match (&input.title, post.post_number) {
+        (Some(t), 1) => Some(limits.check_title(t, &mut errors)),
+        _ => None,
+    };
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let title_changed = title.as_ref().is_some_and(|t| *t != topic.title);
+    if raw == post.raw && !title_changed {
+        return Ok(Ok(Created {
+            topic_id: topic.id,
+            slug: topic.slug,
+            post_id,
+            post_number: post.post_number,
+        }));
+    }
+    let (cooked, _, _) = cook(db, &raw)?;
+    let actor_id = actor.id;
+    let at = db::now();
+    db.write_sync(|conn| {
+        // Re-read inside the transaction: the revision must hold what was really there.
+        let (current, topic) = editable_post(conn, actor, post_id)?;
+        let version = current.version + 1;
+        q::insert_revision(
+            conn,
+            post_id,
+            current.version,
+            actor_id,
+            &current.raw,
+            title_changed.then_some(topic.title.as_str()),
+        )?;
+        q::update_post_raw(conn, post_id, &raw, &cooked, version, at)?;
+        let mut slug = topic.slug.clone();
+        if let (true, Some(t)) = (title_changed, &title) {
+            slug = slugify(t);
+            q::set_topic_title(conn, topic.id, t, &slug)?;
+        }
+        events::append(
+            conn,
+            "post.edited",
+            Some(post_id),
+            Some(actor_id),
+            json!({ "topic_id": topic.id, "version": version, "title_changed": title_changed }),
+        )?;
+        Ok(Ok(Created {
+            topic_id: topic.id,
+            slug,
+            post_id,
+            post_number: current.post_number,
+        }))
+    })
+}
+
+/// Soft-deletes a post (the whole topic when it is the first post).
+pub fn delete_post(db: &Db, actor: &User, post_id: i64) -> Result<TopicRow, AppError> {
+    let actor_id = actor.id;
+    db.write_sync(|conn| {
+        let (post, topic) = editable_post(conn, actor, post_id)?;
+        let at = db::now();
+        q::soft_delete_post(conn, post_id, at)?;
+        if post.post_number == 1 {
+            q::soft_delete_topic(conn, topic.id, at)?;
+        } else {
+            q::forget_reply(conn, topic.id, post_id)?;
+        }
+        events::append(conn, "post.deleted", Some(post_id), Some(actor_id), json!({ "topic_id": topic.id, "post_number": post.post_number, "author_id": post.user_id }))?;
+        Ok(topic)
+    })
+}
+
+fn require_staff(actor: &User) -> Result<(), AppError> {
+    if actor.role.is_staff() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("Only staff can do that.".into()))
+    }
+}
+
+/// Hides a post from everyone but staff, with a reason shown in its place.
+pub fn hide_post(
+    db: &Db,
+    actor: &User,
+    post_id: i64,
+    reason: Option<&str>,
+) -> Result<TopicRow, AppError> {
+    require_staff(actor)?;
+    let reason = match reason.map(str::trim) {
+        Some("") => {
+            return Err(AppError::BadRequest(
+                "Say why the post is hidden: the author and readers see the reason.".into(),
+            ));
+        }
+        Some(r) if r.chars().count() > MAX_HIDE_REASON_CHARS => {
+            return Err(AppError::BadRequest(format!(
+                "Keep the reason under {MAX_HIDE_REASON_CHARS} characters."
+            )));
+        }
+        other => other.map(str::to_string),
+    };
+    let actor_id = actor.id;
+    db.write_sync(|conn| {
+        let post = q::post(conn, post_id)?.ok_or(AppError::NotFound)?;
+        let topic = q::topic(conn, post.topic_id)?.ok_or(AppError::NotFound)?;
+        q::set_hidden(conn, post_id, reason.as_deref())?;
+        let kind = if reason.is_some() {
+            "post.hidden"
+        } else {
+            "post.unhidden"
+        };
+        events::append(
+            conn,
+            kind,
+            Some(post_id),
+            Some(actor_id),
+            json!({ "topic_id": topic.id, "reason": reason, "author_id": post.user_id }),
+        )?;
+        Ok(topic)
+    })
+}
+
+pub fn set_like(db: &Db, actor: &User, post_id: i64, like: bool) -> Result<TopicRow, AppError> {
+    let actor_id = actor.id;
+    db.write_sync(|conn| {
+        let post = q::post(conn, post_id)?.ok_or(AppError::NotFound)?;
+        let topic = q::topic(conn, post.topic_id)?.ok_or(AppError::NotFound)?;
+        if post.deleted_at.is_some() || topic.deleted_at.is_some() || post.hidden_reason.is_some() {
+            return Err(AppError::NotFound);
+        }
+        if post.user_id == actor_id {
+            return Err(AppError::BadRequest(
+                "You cannot like your own post.".into(),
+            ));
+        }
+        if q::set_like(conn, post_id, topic.id, actor_id, like)? {
+            let kind = if like { "post.liked" } else { "post.unliked" };
+            events::append(
+                conn,
+                kind,
+                Some(post_id),
+                Some(actor_id),
+                json!({ "topic_id": topic.id, "author_id": post.user_id }),
+            )?;
+        }
+        Ok(topic)
+    })
+}
+
+/// Marks `post_id` as the accepted answer of its topic (`accept`), or clears it.
+pub fn set_solution(
+    db: &Db,
+    actor: &User,
+    post_id: i64,
+    accept: bool,
+) -> Result<TopicRow, AppError> {
+    let (actor_id, staff) = (actor.id, actor.role.is_staff());
+    db.write_sync(|conn| {
+        let post = q::post(conn, post_id)?.ok_or(AppError::NotFound)?;
+        let topic = q::topic(conn, post.topic_id)?.ok_or(AppError::NotFound)?;
+        if topic.deleted_at.is_some() || post.deleted_at.is_some() {
+            return Err(AppError::NotFound);
+        }
+        if topic.user_id != actor_id && !staff {
+            return Err(AppError::Forbidden("Only the person who asked, or staff, can choose the answer.".into()));
+        }
+        if accept {
+            if post.post_number == 1 {
+                return Err(AppError::BadRequest("The question itself cannot be its answer; accept a reply.".into()));
+            }
+            if post.hidden_reason.is_some() {
+                return Err(AppError::BadRequest("A hidden post cannot be the answer.".into()));
+            }
+            q::set_solved(conn, topic.id, Some(post_id))?;
+            events::append(conn, "topic.solved", Some(topic.id), Some(actor_id), json!({ "post_id": post_id, "answer_author_id": post.user_id, "topic_author_id": topic.user_id }))?;
+        } else if topic.solved_post_id == Some(post_id) {
+            q::set_solved(conn, topic.id, None)?;
+            events::append(conn, "topic.unsolved", Some(topic.id), Some(actor_id), json!({ "post_id": post_id }))?;
+        }
+        Ok(topic)
+    })
+}
+
+/// Staff actions on a topic; each is recorded as an event (the audit log).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TopicAction {
+    Lock,
+    Unlock,
+    Pin,
+    Unpin,
+    Unlist,
+    Relist,
+    Move(i64),
+}
+
+impl TopicAction {
+    pub fn parse(action: &str, category_id: Option<i64>) -> Option<TopicAction> {
+        Some(match action {
+            "lock" => TopicAction::Lock,
+            "unlock" => TopicAction::Unlock,
+            "pin" => TopicAction::Pin,
+            "unpin" => TopicAction::Unpin,
+            "unlist" => TopicAction::Unlist,
+            "relist" => TopicAction::Relist,
+            "move" => TopicAction::Move(category_id?),
+            _ => return None,
+        })
+    }
+
+    fn event_kind(self) -> &'static str {
+        match self {
+            TopicAction::Lock => "topic.locked",
+            TopicAction::Unlock => "topic.unlocked",
+            TopicAction::Pin => "topic.pinned",
+            TopicAction::Unpin => "topic.unpinned",
+            TopicAction::Unlist => "topic.unlisted",
+            TopicAction::Relist => "topic.relisted",
+            TopicAction::Move(_) => "topic.moved",
+        }
+    }
+}
+
+pub fn moderate_topic(
+    db: &Db,
+    actor: &User,
+    topic_id: i64,
+    action: TopicAction,
+) -> Result<TopicRow, AppError> {
+    require_staff(actor)?;
+    let actor_id = actor.id;
+    db.write_sync(|conn| {
+        let topic = q::topic(conn, topic_id)?.ok_or(AppError::NotFound)?;
+        let mut details = json!({});
+        match action {
+            TopicAction::Lock => q::set_topic_flag(conn, topic_id, "locked", true)?,
+            TopicAction::Unlock => q::set_topic_flag(conn, topic_id, "locked", false)?,
+            TopicAction::Pin => q::set_topic_flag(conn, topic_id, "pinned", true)?,
+            TopicAction::Unpin => q::set_topic_flag(conn, topic_id, "pinned", false)?,
+            TopicAction::Unlist => q::set_topic_flag(conn, topic_id, "unlisted", true)?,
+            TopicAction::Relist => q::set_topic_flag(conn, topic_id, "unlisted", false)?,
+            TopicAction::Move(category_id) => {
+                q::category(conn, category_id)?
+                    .ok_or_else(|| AppError::BadRequest("That category does not exist.".into()))?;
+                q::move_topic(conn, topic_id, category_id)?;
+                details = json!({ "from": topic.category_id, "to": category_id });
+            }
+        }
+        events::append(
+            conn,
+            action.event_kind(),
+            Some(topic_id),
+            Some(actor_id),
+            details,
+        )?;
+        Ok(topic)
+    })
+}
+
+pub const WATCH_LEVELS: [&str; 3] = ["watching", "normal", "muted"];
+
+pub fn watch_topic(db: &Db, user: &User, topic_id: i64, level: &str) -> Result<TopicRow, AppError> {
+    if !WATCH_LEVELS.contains(&level) {
+        return Err(AppError::BadRequest(
+            "Choose watching, normal or muted.".into(),
+        ));
+    }
+    let user_id = user.id;
+    db.write_sync(|conn| {
+        let topic = q::topic(conn, topic_id)?
+            .filter(|t| t.deleted_at.is_none())
+            .ok_or(AppError::NotFound)?;
+        q::set_topic_watch(conn, user_id, topic_id, level)?;
+        events::append(
+            conn,
+            "topic.watch_changed",
+            Some(topic_id),
+            Some(user_id),
+            json!({ "level": level }),
+        )?;
+        Ok(topic)
+    })
+}
+
+pub fn watch_category(db: &Db, user: &User, category_id: i64, level: &str) -> Result<(), AppError> {
+    if !WATCH_LEVELS.contains(&level) {
+        return Err(AppError::BadRequest(
+            "Choose watching, normal or muted.".into(),
+        ));
+    }
+    let user_id = user.id;
+    db.write_sync(|conn| {
+        q::category(conn, category_id)?.ok_or(AppError::NotFound)?;
+        q::set_category_watch(conn, user_id, category_id, level)?;
+        events::append(
+            conn,
+            "category.watch_changed",
+            Some(category_id),
+            Some(user_id),
+            json!({ "level": level }),
+        )?;
+        Ok(())
+    })
+}
+
+/// Re-renders every post with the current renderer (after an upgrade); returns how many changed.
+pub fn recook(db: &Db) -> Result<usize, AppError> {
+    let mut after = 0;
+    let mut changed = 0;
+    loop {
+        let batch = db.read_sync(|conn| q::raw_batch(conn, after, 500))?;
+        let Some(last) = batch.last() else { break };
+        after = last.0;
+        let mut updates = Vec::new();
+        for (id, raw) in &batch {
+            let (html, _, _) = cook(db, raw)?;
+            updates.push((*id, html));
+        }
+        changed += updates.len();
+        db.write_sync(|conn| {
+            for (id, html) in &updates {
+                q::set_cooked(conn, *id, html)?;
+            }
+            events::append(
+                conn,
+                "posts.recooked",
+                None,
+                None,
+                json!({ "through_post_id": after, "count": updates.len() }),
+            )?;
+            Ok(())
+        })?;
+    }
+    Ok(changed)
+}
+
+pub fn role_of(author: &Author) -> Role {
+    Role::parse(&author.role).unwrap_or(Role::Member)
+}

@@ -1,0 +1,232 @@
+//! In-app notifications, derived from the event log by an exactly-once follower: each
+//! batch reads the shared cursor, writes the notifications and moves the cursor in one
+//! transaction, so any node may run it and a crash replays nothing twice. Email will
+//! follow the same stream later.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::db::events::Event;
+use crate::db::forum as fq;
+use crate::db::notifications::{self as nq, NewNotification, NotificationRow};
+use crate::db::{self, Db, DbConn};
+use crate::error::AppError;
+
+const CURSOR: &str = "notifications";
+const BATCH: i64 = 200;
+
+/// Turns new events into notifications; returns how many events were consumed.
+pub fn process(db: &Db) -> Result<usize, AppError> {
+    let mut total = 0;
+    loop {
+        let consumed = db.write_sync(|conn| {
+            db::advisory_lock(conn, db::NOTIFIER_LOCK)?;
+            let cursor = nq::cursor(conn, CURSOR)?;
+            let batch = db::events::after(conn, cursor, BATCH)?;
+            let Some(last) = batch.last().map(|e| e.id) else {
+                return Ok(0);
+            };
+            for event in &batch {
+                for (user_id, kind, topic_id, post_id) in recipients(conn, event)? {
+                    nq::insert(
+                        conn,
+                        &NewNotification {
+                            user_id,
+                            event_id: event.id,
+                            kind,
+                            topic_id,
+                            post_id,
+                            actor_id: event.actor_id,
+                            at: event.created_at,
+                        },
+                    )?;
+                }
+            }
+            nq::set_cursor(conn, CURSOR, last)?;
+            Ok(batch.len())
+        })?;
+        total += consumed;
+        if (consumed as i64) < BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+type Recipient = (i64, &'static str, Option<i64>, Option<i64>);
+
+fn ids(payload: &Value, key: &str) -> Vec<i64> {
+    payload[key]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default()
+}
+
+/// Who hears about `event`, and as what: at most one notification per person per event,
+/// the most specific kind winning; never the actor; never someone who muted the topic.
+fn recipients(conn: &mut DbConn, event: &Event) -> Result<Vec<Recipient>, AppError> {
+    let payload: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
+    let actor = event.actor_id.unwrap_or(0);
+    // Lower rank wins when one person qualifies several ways.
+    let mut chosen: HashMap<i64, (u8, &'static str)> = HashMap::new();
+    let mut offer = |user: i64, rank: u8, kind: &'static str| {
+        if user != actor {
+            let entry = chosen.entry(user).or_insert((rank, kind));
+            if rank < entry.0 {
+                *entry = (rank, kind);
+            }
+        }
+    };
+    let (topic_id, post_id) = match event.kind.as_str() {
+        "topic.created" | "post.created" => {
+            let (topic_id, post_id) = if event.kind == "topic.created" {
+                (event.subject_id.unwrap_or(0), payload["post_id"].as_i64())
+            } else {
+                (payload["topic_id"].as_i64().unwrap_or(0), event.subject_id)
+            };
+            let Some(topic) = fq::topic(conn, topic_id)? else {
+                return Ok(Vec::new());
+            };
+            for user in ids(&payload, "mentions") {
+                offer(user, 0, "mention");
+            }
+            for (_, author) in fq::post_authors(conn, &ids(&payload, "quotes"))? {
+                offer(author, 1, "quote");
+            }
+            let new_topic = event.kind == "topic.created";
+            if !new_topic && payload["staff"].as_bool() == Some(true) {
+                offer(topic.user_id, 2, "staff_reply");
+            }
+            let topic_levels: HashMap<i64, String> =
+                fq::topic_watchers(conn, topic.id)?.into_iter().collect();
+            for (user, level) in &topic_levels {
+                if level == "watching" && !new_topic {
+                    offer(*user, 3, "reply");
+                }
+            }
+            for (user, level) in fq::category_watchers(conn, topic.category_id)? {
+                let topic_level = topic_levels.get(&user).map(String::as_str);
+                if level == "watching" && topic_level != Some("muted") {
+                    offer(user, 4, if new_topic { "new_topic" } else { "reply" });
+                }
+            }
+            chosen.retain(|user, _| topic_levels.get(user).map(String::as_str) != Some("muted"));
+            (Some(topic_id), post_id)
+        }
+        "post.liked" => {
+            let topic_id = payload["topic_id"].as_i64();
+            if let Some(author) = payload["author_id"].as_i64() {
+                let muted = match topic_id {
+                    Some(t) => fq::topic_watch(conn, author, t)?.as_deref() == Some("muted"),
+                    None => false,
+                };
+                if !muted {
+                    offer(author, 0, "like");
+                }
+            }
+            (topic_id, event.subject_id)
+        }
+        "topic.solved" => {
+            if let Some(author) = payload["answer_author_id"].as_i64() {
+                offer(author, 0, "solved_answer");
+            }
+            if let Some(asker) = payload["topic_author_id"].as_i64() {
+                offer(asker, 1, "solved");
+            }
+            (event.subject_id, payload["post_id"].as_i64())
+        }
+        _ => return Ok(Vec::new()),
+    };
+    let mut out: Vec<Recipient> = chosen
+        .into_iter()
+        .map(|(user, (_, kind))| (user, kind, topic_id, post_id))
+        .collect();
+    out.sort_by_key(|r| r.0);
+    Ok(out)
+}
+
+/// A notification ready to show: what happened, who did it, where.
+pub struct Shown {
+    pub row: NotificationRow,
+    pub actor: Option<String>,
+    pub topic_title: Option<String>,
+    pub href: String,
+}
+
+impl Shown {
+    pub fn sentence(&self) -> String {
+        let actor = self.actor.as_deref().unwrap_or("Someone");
+        let topic = self.topic_title.as_deref().unwrap_or("a topic");
+        match self.row.kind.as_str() {
+            "mention" => format!("{actor} mentioned you in “{topic}”"),
+            "quote" => format!("{actor} quoted you in “{topic}”"),
+            "staff_reply" => format!("{actor} from our team answered your question “{topic}”"),
+            "reply" => format!("{actor} replied to “{topic}”"),
+            "new_topic" => format!("{actor} started “{topic}”"),
+            "like" => format!("{actor} liked your post in “{topic}”"),
+            "solved_answer" => format!("Your answer in “{topic}” was accepted as the solution"),
+            "solved" => format!("{actor} marked your question “{topic}” as solved"),
+            other => format!("{other} in “{topic}”"),
+        }
+    }
+}
+
+/// A page of a user's notifications with names and titles filled in (three queries).
+pub fn list(
+    db: &Db,
+    user_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Shown>, AppError> {
+    db.read_sync(|conn| {
+        let rows = nq::for_user(conn, user_id, before, limit)?;
+        let mut actor_ids: Vec<i64> = rows.iter().filter_map(|r| r.actor_id).collect();
+        actor_ids.sort_unstable();
+        actor_ids.dedup();
+        let actors: HashMap<i64, String> = fq::authors(conn, &actor_ids)?
+            .into_iter()
+            .map(|a| (a.id, a.username))
+            .collect();
+        let mut topic_ids: Vec<i64> = rows.iter().filter_map(|r| r.topic_id).collect();
+        topic_ids.sort_unstable();
+        topic_ids.dedup();
+        let topics = fq::topics_by_ids(conn, &topic_ids)?;
+        let topics: HashMap<i64, (String, String)> = topics
+            .into_iter()
+            .map(|t| (t.id, (t.title, t.slug)))
+            .collect();
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let topic = row.topic_id.and_then(|t| topics.get(&t));
+                Shown {
+                    actor: row.actor_id.and_then(|a| actors.get(&a).cloned()),
+                    topic_title: topic.map(|(title, _)| title.clone()),
+                    href: match (row.topic_id, topic) {
+                        (Some(id), Some((_, slug))) => match row.post_id {
+                            Some(p) => format!("/t/{slug}/{id}?post={p}#p-{p}"),
+                            None => format!("/t/{slug}/{id}"),
+                        },
+                        _ => "/notifications".into(),
+                    },
+                    row,
+                }
+            })
+            .collect())
+    })
+}
+
+/// Marks one notification (or all, with `None`) read.
+pub fn mark_read(db: &Db, user_id: i64, id: Option<i64>) -> Result<(), AppError> {
+    db.write_sync(|conn| {
+        nq::mark_read(conn, user_id, id)?;
+        db::events::append(
+            conn,
+            "notifications.read",
+            id,
+            Some(user_id),
+            serde_json::json!({}),
+        )?;
+        Ok(())
+    })
+}

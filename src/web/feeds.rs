@@ -1,0 +1,115 @@
+//! Atom feeds (/latest.atom, /c/{slug}.atom) and /sitemap.xml, for feed readers and crawlers.
+
+use actix_web::{HttpResponse, get};
+use maud::{PreEscaped, html};
+
+use super::blocking;
+use super::ctx::Ctx;
+use super::forum::topic_path;
+use crate::db::forum::CategoryRow;
+use crate::error::AppError;
+use crate::forum::TopicSummary;
+
+fn rfc3339(at: &chrono::NaiveDateTime) -> String {
+    at.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub async fn topic_feed(
+    ctx: &Ctx,
+    category: Option<&CategoryRow>,
+    topics: &[TopicSummary],
+) -> Result<HttpResponse, AppError> {
+    let ids: Vec<i64> = topics.iter().map(|t| t.topic.id).collect();
+    let db = ctx.state.db.clone();
+    let firsts = blocking(move || db.read_sync(|c| crate::db::forum::first_posts(c, &ids))).await?;
+    let s = &ctx.settings;
+    let (title, path) = match category {
+        Some(c) => (
+            format!("{} — {}", c.name, s.site_name),
+            format!("/c/{}", c.slug),
+        ),
+        None => (
+            format!("Latest topics — {}", s.site_name),
+            "/latest".to_string(),
+        ),
+    };
+    let updated = topics
+        .iter()
+        .map(|t| t.topic.bumped_at)
+        .max()
+        .unwrap_or_else(crate::db::now);
+    let xml = html! {
+        (PreEscaped("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"))
+        feed xmlns="http://www.w3.org/2005/Atom" {
+            title { (title) }
+            id { (s.public_url) (path) }
+            link rel="alternate" type="text/html" href={ (s.public_url) (path) } {}
+            link rel="self" type="application/atom+xml" href={ (s.public_url) (path) ".atom" } {}
+            updated { (rfc3339(&updated)) }
+            @for t in topics {
+                @let url = format!("{}{}", s.public_url, topic_path(&t.topic.slug, t.topic.id));
+                entry {
+                    title { (t.topic.title) }
+                    id { (url) }
+                    link rel="alternate" type="text/html" href=(url) {}
+                    published { (rfc3339(&t.topic.created_at)) }
+                    updated { (rfc3339(&t.topic.bumped_at)) }
+                    author { name { (t.author.username) } }
+                    @for tag in &t.tags { category term=(tag) {} }
+                    @if let Some(first) = firsts.iter().find(|p| p.topic_id == t.topic.id && p.deleted_at.is_none() && p.hidden_reason.is_none()) {
+                        content type="html" { (first.cooked) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("application/atom+xml; charset=utf-8")
+        .body(xml.into_string()))
+}
+
+#[get("/sitemap.xml")]
+pub async fn sitemap(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    let db = ctx.state.db.clone();
+    let (categories, topics) = blocking(move || {
+        db.read_sync(|c| {
+            Ok((
+                crate::db::forum::categories(c)?,
+                crate::db::forum::sitemap_topics(c, 49_000)?,
+            ))
+        })
+    })
+    .await?;
+    let base = &ctx.settings.public_url;
+    let xml = html! {
+        (PreEscaped("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"))
+        urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" {
+            @for path in ["/", "/latest", "/contact"] {
+                url { loc { (base) (path) } }
+            }
+            @for c in &categories {
+                url { loc { (base) "/c/" (c.slug) } }
+            }
+            @for (id, slug, bumped) in &topics {
+                url {
+                    loc { (base) (topic_path(slug, *id)) }
+                    lastmod { (rfc3339(bumped)) }
+                }
+            }
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("application/xml; charset=utf-8")
+        .body(xml.into_string()))
+}
+
+#[get("/robots.txt")]
+pub async fn robots(ctx: Ctx) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(format!(
+            "User-agent: *\nDisallow: /admin\nDisallow: /notifications\nSitemap: {}/sitemap.xml\n",
+            ctx.settings.public_url
+        ))
+}

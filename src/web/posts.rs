@@ -1,0 +1,440 @@
+//! Actions on posts and topics: edit (with revisions), delete, hide, like, accept as the
+//! answer, staff moderation, and watching. Every route checks the role in the domain.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::accounts::redirect;
+use super::ctx::{CsrfForm, Ctx};
+use super::forum::{textarea_field, topic_path, when};
+use super::layout::{self, Page, csrf_field};
+use super::{RateLimits, blocking};
+use crate::db::forum::{self as q, CategoryRow, PostRow, TopicRow};
+use crate::error::AppError;
+use crate::forms::{FieldErrors, clip};
+use crate::forum::{self, EditInput, TopicAction};
+
+fn back_to(topic: &TopicRow, post_id: Option<i64>) -> HttpResponse {
+    let path = topic_path(&topic.slug, topic.id);
+    match post_id {
+        Some(p) if topic.deleted_at.is_none() => redirect(&format!("{path}?post={p}#p-{p}")),
+        _ if topic.deleted_at.is_none() => redirect(&path),
+        _ => redirect("/latest"),
+    }
+}
+
+// ---- edit -------------------------------------------------------------------------------
+
+#[get("/p/{id}/edit")]
+pub async fn edit_form(ctx: Ctx, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let user = ctx.user()?.clone();
+    let post_id = id.into_inner();
+    let db = ctx.state.db.clone();
+    let (post, topic) = blocking(move || {
+        db.read_sync(|c| {
+            let post = q::post(c, post_id)?.ok_or(AppError::NotFound)?;
+            let topic = q::topic(c, post.topic_id)?.ok_or(AppError::NotFound)?;
+            Ok((post, topic))
+        })
+    })
+    .await?;
+    if post.deleted_at.is_some() || topic.deleted_at.is_some() {
+        return Err(AppError::NotFound);
+    }
+    if !forum::can_edit(&user, &post) {
+        return Err(AppError::Forbidden(
+            "Only the author or staff can edit this post.".into(),
+        ));
+    }
+    let input = EditInput {
+        raw: post.raw.clone(),
+        title: (post.post_number == 1).then(|| topic.title.clone()),
+    };
+    Ok(edit_page(
+        &ctx,
+        &post,
+        &topic,
+        &input,
+        &FieldErrors::default(),
+        StatusCode::OK,
+    ))
+}
+
+#[post("/p/{id}/edit")]
+pub async fn edit(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    CsrfForm(input): CsrfForm<EditInput>,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.user()?.clone();
+    let post_id = id.into_inner();
+    let db = ctx.state.db.clone();
+    let limits = ctx.state.config.limits();
+    let (post, topic) = {
+        let db = db.clone();
+        blocking(move || {
+            db.read_sync(|c| {
+                let post = q::post(c, post_id)?.ok_or(AppError::NotFound)?;
+                let topic = q::topic(c, post.topic_id)?.ok_or(AppError::NotFound)?;
+                Ok((post, topic))
+            })
+        })
+        .await?
+    };
+    if !forum::can_edit(&user, &post) {
+        return Err(AppError::Forbidden(
+            "Only the author or staff can edit this post.".into(),
+        ));
+    }
+    if let Err(AppError::TooManyRequests { message, .. }) =
+        RateLimits::check_user(&ctx.state.limits.edits_per_user, &user, "editing")
+    {
+        let mut errors = FieldErrors::default();
+        errors.add("raw", message);
+        return Ok(edit_page(
+            &ctx,
+            &post,
+            &topic,
+            &input,
+            &errors,
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
+    }
+    let submitted = input.clone();
+    match blocking(move || forum::edit_post(&db, &user, post_id, &submitted, &limits)).await? {
+        Ok(done) => Ok(redirect(&format!(
+            "{}?post={post_id}#p-{post_id}",
+            topic_path(&done.slug, done.topic_id)
+        ))),
+        Err(errors) => Ok(edit_page(
+            &ctx,
+            &post,
+            &topic,
+            &input,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )),
+    }
+}
+
+fn edit_page(
+    ctx: &Ctx,
+    post: &PostRow,
+    topic: &TopicRow,
+    input: &EditInput,
+    errors: &FieldErrors,
+    status: StatusCode,
+) -> HttpResponse {
+    let body = html! {
+        section.card {
+            h1 { "Edit post" }
+            p { "In " a href=(topic_path(&topic.slug, topic.id)) { (topic.title) } ". Earlier versions stay readable by everyone." }
+            @if !errors.is_empty() { p.alert.error role="alert" { "Please check the fields marked below: your text is kept." } }
+            form method="post" action={ "/p/" (post.id) "/edit" } {
+                (csrf_field(ctx))
+                @if let Some(title) = &input.title {
+                    (layout::field(layout::Field { label: "Title", name: "title", kind: "text", value: &clip(title, 500),
+                        hint: None, autocomplete: "off", maxlength: ctx.state.config.max_title_chars, required: true }, errors))
+                }
+                (textarea_field("raw", "Post", &clip(&input.raw, 70_000), errors, 14))
+                button.primary type="submit" { "Save changes" }
+                " " a href={ (topic_path(&topic.slug, topic.id)) "?post=" (post.id) "#p-" (post.id) } { "Cancel" }
+            }
+        }
+    };
+    layout::respond(ctx, status, Page::new("Edit post", body))
+}
+
+#[get("/p/{id}/revisions")]
+pub async fn revisions_page(ctx: Ctx, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let post_id = id.into_inner();
+    let db = ctx.state.db.clone();
+    let staff = ctx.user.as_ref().is_some_and(|u| u.role.is_staff());
+    let (post, topic, revisions, editors) = blocking(move || {
+        db.read_sync(|c| {
+            let post = q::post(c, post_id)?.ok_or(AppError::NotFound)?;
+            let topic = q::topic(c, post.topic_id)?.ok_or(AppError::NotFound)?;
+            let revisions = q::revisions(c, post_id)?;
+            let mut ids: Vec<i64> = revisions.iter().map(|r| r.editor_id).collect();
+            ids.dedup();
+            let editors = q::authors(c, &ids)?;
+            Ok((post, topic, revisions, editors))
+        })
+    })
+    .await?;
+    let hidden =
+        post.deleted_at.is_some() || topic.deleted_at.is_some() || post.hidden_reason.is_some();
+    if hidden && !staff {
+        return Err(AppError::NotFound);
+    }
+    let name_of = |id: i64| {
+        editors
+            .iter()
+            .find(|e| e.id == id)
+            .map_or("unknown", |e| e.username.as_str())
+    };
+    // Version n's text is the next revision's "before", or the current text for the last.
+    let texts: Vec<&str> = revisions
+        .iter()
+        .skip(1)
+        .map(|r| r.raw_before.as_str())
+        .chain(std::iter::once(post.raw.as_str()))
+        .collect();
+    let body = html! {
+        h1 { "Edit history" }
+        p { "Post in " a href={ (topic_path(&topic.slug, topic.id)) "?post=" (post.id) "#p-" (post.id) } { (topic.title) } ", now at version " (post.version) "." }
+        @if revisions.is_empty() { p { "This post has not been edited." } }
+        @for (rev, after) in revisions.iter().zip(texts.iter()).rev() {
+            section.revision.card {
+                h2 { "Version " (rev.version + 1) }
+                p.small { "Edited by " a href={ "/u/" (name_of(rev.editor_id)) } { (name_of(rev.editor_id)) } " " (when(&rev.created_at)) }
+                @if let Some(title) = &rev.title_before { p { "Title was: " em { (title) } } }
+                pre.diff {
+                    @for change in similar::TextDiff::from_lines(rev.raw_before.as_str(), *after).iter_all_changes() {
+                        @match change.tag() {
+                            similar::ChangeTag::Delete => del { "- " (change.value()) },
+                            similar::ChangeTag::Insert => ins { "+ " (change.value()) },
+                            similar::ChangeTag::Equal => span { "  " (change.value()) },
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::ok(&ctx, Page::new("Edit history", body)))
+}
+
+// ---- delete, hide, like, accept -----------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+pub struct NoFields {}
+
+#[post("/p/{id}/delete")]
+pub async fn delete(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    _f: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.user()?.clone();
+    let post_id = id.into_inner();
+    let db = ctx.state.db.clone();
+    let topic = blocking(move || forum::delete_post(&db, &user, post_id)).await?;
+    Ok(back_to(&topic, None))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct HideForm {
+    reason: String,
+    hide: String,
+}
+
+#[post("/p/{id}/hide")]
+pub async fn hide(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<HideForm>,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.user()?.clone();
+    let post_id = id.into_inner();
+    let db = ctx.state.db.clone();
+    let reason = (form.hide != "0").then_some(form.reason);
+    let topic = blocking(move || forum::hide_post(&db, &user, post_id, reason.as_deref())).await?;
+    Ok(back_to(&topic, Some(post_id)))
+}
+
+pub fn hide_form(ctx: &Ctx, post: &PostRow) -> Markup {
+    html! {
+        @if post.hidden_reason.is_some() {
+            form.inline method="post" action={ "/p/" (post.id) "/hide" } {
+                (csrf_field(ctx))
+                input type="hidden" name="hide" value="0";
+                button.link type="submit" { "Unhide" }
+            }
+        } @else {
+            details.hide-post {
+                summary { "Hide" }
+                form method="post" action={ "/p/" (post.id) "/hide" } {
+                    (csrf_field(ctx))
+                    input type="hidden" name="hide" value="1";
+                    label for={ "hide-" (post.id) } { "Reason (shown in place of the post)" }
+                    input id={ "hide-" (post.id) } type="text" name="reason" maxlength="300" required;
+                    button type="submit" { "Hide post" }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ToggleForm {
+    like: String,
+    accept: String,
+}
+
+#[post("/p/{id}/like")]
+pub async fn like(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<ToggleForm>,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.user()?.clone();
+    RateLimits::check_user(&ctx.state.limits.likes_per_user, &user, "liking")?;
+    let post_id = id.into_inner();
+    let db = ctx.state.db.clone();
+    let on = form.like != "0";
+    let topic = blocking(move || forum::set_like(&db, &user, post_id, on)).await?;
+    Ok(back_to(&topic, Some(post_id)))
+}
+
+#[post("/p/{id}/solution")]
+pub async fn solution(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<ToggleForm>,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.user()?.clone();
+    let post_id = id.into_inner();
+    let db = ctx.state.db.clone();
+    let accept = form.accept != "0";
+    let topic = blocking(move || forum::set_solution(&db, &user, post_id, accept)).await?;
+    Ok(back_to(&topic, Some(post_id)))
+}
+
+// ---- staff moderation -----------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ModerateForm {
+    action: String,
+    category_id: Option<i64>,
+}
+
+#[post("/t/{id}/moderate")]
+pub async fn moderate(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<ModerateForm>,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.user()?.clone();
+    let action = TopicAction::parse(&form.action, form.category_id).ok_or_else(|| {
+        AppError::BadRequest(
+            "Unknown action: use lock, unlock, pin, unpin, unlist, relist or move.".into(),
+        )
+    })?;
+    let topic_id = id.into_inner();
+    let db = ctx.state.db.clone();
+    let topic = blocking(move || forum::moderate_topic(&db, &user, topic_id, action)).await?;
+    Ok(back_to(&topic, None))
+}
+
+pub fn staff_tools(
+    ctx: &Ctx,
+    t: &TopicRow,
+    category: &CategoryRow,
+    categories: &[CategoryRow],
+) -> Markup {
+    let toggles = [
+        (t.locked, "unlock", "Unlock", "lock", "Lock"),
+        (t.pinned, "unpin", "Unpin", "pin", "Pin"),
+        (t.unlisted, "relist", "List again", "unlist", "Unlist"),
+    ];
+    html! {
+        div.staff-tools {
+            h2 { "Staff tools" }
+            @for (on, off_action, off_label, on_action, on_label) in toggles {
+                form.inline method="post" action={ "/t/" (t.id) "/moderate" } {
+                    (csrf_field(ctx))
+                    input type="hidden" name="action" value=(if on { off_action } else { on_action });
+                    button type="submit" { (if on { off_label } else { on_label }) }
+                }
+                " "
+            }
+            form.inline.move-topic method="post" action={ "/t/" (t.id) "/moderate" } {
+                (csrf_field(ctx))
+                input type="hidden" name="action" value="move";
+                label for="move-to" { "Move to " }
+                select #move-to name="category_id" {
+                    @for c in categories {
+                        option value=(c.id) selected[c.id == category.id] { (c.name) }
+                    }
+                }
+                " " button type="submit" { "Move" }
+            }
+        }
+    }
+}
+
+// ---- watching -------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct WatchForm {
+    level: String,
+}
+
+#[post("/t/{id}/watch")]
+pub async fn watch_topic(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<WatchForm>,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.user()?.clone();
+    let topic_id = id.into_inner();
+    let db = ctx.state.db.clone();
+    let topic = blocking(move || forum::watch_topic(&db, &user, topic_id, &form.level)).await?;
+    Ok(back_to(&topic, None))
+}
+
+#[post("/c/{slug}/watch")]
+pub async fn watch_category(
+    ctx: Ctx,
+    slug: web::Path<String>,
+    CsrfForm(form): CsrfForm<WatchForm>,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.user()?.clone();
+    let slug = slug.into_inner();
+    let db = ctx.state.db.clone();
+    let lookup = slug.clone();
+    blocking(move || {
+        let category = db
+            .read_sync(|c| q::category_by_slug(c, &lookup))?
+            .ok_or(AppError::NotFound)?;
+        forum::watch_category(&db, &user, category.id, &form.level)
+    })
+    .await?;
+    Ok(redirect(&format!("/c/{slug}")))
+}
+
+fn level_select(current: &str) -> Markup {
+    html! {
+        select name="level" aria-label="Notification level" {
+            @for (value, label) in [("watching", "Watching: every reply"), ("normal", "Normal: mentions and answers"), ("muted", "Muted: nothing")] {
+                option value=(value) selected[value == current] { (label) }
+            }
+        }
+    }
+}
+
+pub fn watch_form(ctx: &Ctx, topic_id: i64, level: Option<&str>) -> Markup {
+    html! {
+        form.watch method="post" action={ "/t/" (topic_id) "/watch" } {
+            (csrf_field(ctx))
+            (level_select(level.unwrap_or("normal")))
+            " " button type="submit" { "Update" }
+        }
+    }
+}
+
+pub fn category_watch_form(ctx: &Ctx, c: &CategoryRow, level: Option<&str>) -> Markup {
+    html! {
+        form.watch.inline method="post" action={ "/c/" (c.slug) "/watch" } {
+            (csrf_field(ctx))
+            (level_select(level.unwrap_or("normal")))
+            " " button type="submit" { "Set" }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Public profiles: /u/{username}.
+
+use actix_web::{HttpResponse, get, web};
+use maud::html;
+
+use super::blocking;
+use super::ctx::Ctx;
+use super::forum::{staff_badge, topic_path, when};
+use super::layout::{self, Page};
+use crate::accounts::username_key;
+use crate::db;
+use crate::error::AppError;
+use crate::markdown;
+
+#[get("/u/{username}")]
+pub async fn profile(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let key = username_key(&name);
+    let database = ctx.state.db.clone();
+    let (user, topics, replies, (topic_count, reply_count, solutions)) = blocking(move || {
+        database.read_sync(|c| {
+            let user = db::users::by_username_key(c, &key)?.ok_or(AppError::NotFound)?;
+            let topics = db::forum::user_topics(c, user.id, 10)?;
+            let replies = db::forum::user_replies(c, user.id, 10)?;
+            let counts = db::forum::user_counts(c, user.id)?;
+            Ok((user, topics, replies, counts))
+        })
+    })
+    .await?;
+    if user.username != *name {
+        // Another spelling of the same name: send people to the one true URL.
+        return Ok(super::accounts::redirect(&format!(
+            "/u/{}",
+            super::forum::urlencode(&user.username)
+        )));
+    }
+    let body = html! {
+        header.profile.card {
+            h1 { (user.username) (staff_badge(&user.role)) }
+            p.small { "Member since " (user.created_at.format("%B %Y")) " · " (when(&user.created_at)) }
+            ul.stats {
+                li { strong { (topic_count) } " topics" }
+                li { strong { (reply_count) } " replies" }
+                li { strong { (solutions) } " accepted answers" }
+            }
+        }
+        div.grid {
+            section.card {
+                h2 { "Topics" }
+                @if topics.is_empty() { p.small { "No topics yet." } }
+                ul.plain {
+                    @for t in &topics {
+                        li {
+                            a href=(topic_path(&t.slug, t.id)) { (t.title) }
+                            @if t.solved_post_id.is_some() { " " span.badge.solved { "✓ solved" } }
+                            " " span.small { (when(&t.created_at)) }
+                        }
+                    }
+                }
+            }
+            section.card {
+                h2 { "Replies" }
+                @if replies.is_empty() { p.small { "No replies yet." } }
+                ul.plain {
+                    @for (p, t) in &replies {
+                        li {
+                            a href={ (topic_path(&t.slug, t.id)) "?post=" (p.id) "#p-" (p.id) } { (t.title) }
+                            @if t.solved_post_id == Some(p.id) { " " span.badge.solved { "✓ answer" } }
+                            p.small { (markdown::excerpt(&p.raw, 140)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let description = format!(
+        "{} on {}: {topic_count} topics, {reply_count} replies, {solutions} accepted answers.",
+        user.username, ctx.settings.site_name
+    );
+    Ok(layout::ok(
+        &ctx,
+        Page::new(user.username.clone(), body)
+            .describe(description)
+            .canonical(format!("/u/{}", user.username)),
+    ))
+}
