@@ -43,6 +43,8 @@ enum Command {
     },
     /// Load the demo community from content/demo into an empty database.
     SeedDemo,
+    /// Re-render every post's HTML from its markdown (after a renderer change).
+    Recook,
 }
 
 #[derive(Subcommand)]
@@ -188,6 +190,12 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     anyhow::bail!("{}", lines.join("; "))
                 }
             }
+        }
+        Command::Recook => {
+            let db = open_db(&config)?;
+            let count = crate::forum::recook(&db)?;
+            println!("re-rendered {count} post(s)");
+            Ok(())
         }
         Command::SeedDemo => {
             let db = open_db(&config)?;

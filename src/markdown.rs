@@ -303,9 +303,17 @@ pub fn excerpt(raw: &str, max_chars: usize) -> String {
     for event in Parser::new(raw) {
         match event {
             Event::Text(t) | Event::Code(t) => text.push_str(&t),
-            Event::SoftBreak | Event::HardBreak | Event::End(_) if !text.ends_with(' ') => {
-                text.push(' ')
-            }
+            // Space between blocks and lines, not around inline markup like **bold**.
+            Event::SoftBreak
+            | Event::HardBreak
+            | Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::CodeBlock
+                | TagEnd::BlockQuote(_)
+                | TagEnd::TableCell,
+            ) if !text.ends_with(' ') => text.push(' '),
             _ => {}
         }
         // Bytes bound characters from above: stop parsing once there is enough.
@@ -374,6 +382,18 @@ mod tests {
         let html = cook_plain(&raw);
         assert!(html.matches("<blockquote>").count() <= MAX_NESTING);
         assert!(html.contains("deep"));
+    }
+
+    #[test]
+    fn excerpts_are_plain_text_with_spaces_between_blocks_only() {
+        assert_eq!(
+            excerpt("Use **this** one.\n\n- a\n- b", 100),
+            "Use this one. a b"
+        );
+        assert_eq!(
+            excerpt("word ".repeat(100).as_str(), 20),
+            "word word word word…"
+        );
     }
 
     #[test]

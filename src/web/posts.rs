@@ -423,6 +423,7 @@ pub fn watch_form(ctx: &Ctx, topic_id: i64, level: Option<&str>) -> Markup {
     html! {
         form.watch method="post" action={ "/t/" (topic_id) "/watch" } {
             (csrf_field(ctx))
+            span { "Notify me:" }
             (level_select(level.unwrap_or("normal")))
             " " button type="submit" { "Update" }
         }

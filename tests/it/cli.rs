@@ -118,3 +118,41 @@ fn seed_demo_fills_an_empty_database_once() {
         "demo authors cannot log in"
     );
 }
+
+#[test]
+fn recook_re_renders_every_post_from_its_markdown() {
+    let db = TestDb::new();
+    let (code, _, err) = cli(&db, &["seed-demo"], "", &[]);
+    assert_eq!(code, 0, "{err}");
+    // Simulate HTML cooked by an older renderer.
+    let store = townhall::db::Db::connect(&db.url).unwrap();
+    store
+        .write_sync(|c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("UPDATE posts SET cooked = '<p>stale</p>'").execute(c)?;
+            Ok(())
+        })
+        .unwrap();
+    let (code, out, err) = cli(&db, &["recook"], "", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("re-rendered "), "{out}");
+    let stale: i64 = store
+        .read_sync(|c| {
+            use diesel::RunQueryDsl;
+            #[derive(diesel::QueryableByName)]
+            struct N {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            Ok(
+                diesel::sql_query("SELECT COUNT(*) AS n FROM posts WHERE cooked = '<p>stale</p>'")
+                    .get_result::<N>(c)?
+                    .n,
+            )
+        })
+        .unwrap();
+    assert_eq!(stale, 0);
+    let server = Server::start(&db);
+    let page = server.client().get("/latest");
+    assert!(!page.body.contains("stale"));
+}
