@@ -45,6 +45,8 @@ enum Command {
     SeedDemo,
     /// Re-render every post's HTML from its markdown (after a renderer change).
     Recook,
+    /// Rebuild the search index from the database and swap it in (a running server switches over).
+    Reindex,
 }
 
 #[derive(Subcommand)]
@@ -139,12 +141,17 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             })?;
             let snapshot = Snapshot::new(settings::load(&db)?);
             crate::followers::spawn(db.clone(), snapshot.clone())?;
+            let search = crate::search::SearchIndex::open(&config.data_dir)?;
+            crate::search::spawn_indexer(db.clone(), search.clone())?;
             let state = AppState {
                 db,
                 settings: snapshot,
                 config,
                 assets,
                 limits: web::RateLimits::default(),
+                search,
+                deflection: Default::default(),
+                related: Default::default(),
             };
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
             actix_web::rt::System::new().block_on(web::serve(state))?;
@@ -190,6 +197,17 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     anyhow::bail!("{}", lines.join("; "))
                 }
             }
+        }
+        Command::Reindex => {
+            let db = open_db(&config)?;
+            let started = std::time::Instant::now();
+            let (topics, name) = crate::search::reindex(&db, &config.data_dir)?;
+            println!(
+                "indexed {topics} topic(s) into {} in {:.1}s",
+                config.data_dir.join("search").join(name).display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
         }
         Command::Recook => {
             let db = open_db(&config)?;

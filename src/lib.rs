@@ -11,6 +11,7 @@ pub mod forms;
 pub mod forum;
 pub mod markdown;
 pub mod notifications;
+pub mod search;
 pub mod settings;
 pub mod tokens;
 pub mod web;

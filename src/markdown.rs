@@ -123,6 +123,14 @@ pub fn cook(raw: &str, is_user: &dyn Fn(&str) -> bool) -> Cooked {
             Event::Text(text) if in_code == 0 && in_link == 0 => {
                 enrich_text(&text, is_user, &mut mentions, &mut events);
             }
+            // Task-list boxes are drawn as text: no form controls in user content at all.
+            Event::TaskListMarker(done) => {
+                events.push(Event::Html(CowStr::from(if done {
+                    "<span class=\"task done\">☑</span> "
+                } else {
+                    "<span class=\"task\">☐</span> "
+                })));
+            }
             Event::FootnoteReference(label) => {
                 let id = footnote_id(&footnote_prefix, &label);
                 events.push(Event::Html(CowStr::from(format!(
@@ -266,8 +274,8 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
     static BUILDER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
     BUILDER.get_or_init(|| {
         let mut b = ammonia::Builder::default();
-        b.add_tags(["input", "details", "summary"])
-            .add_tag_attributes("input", ["type", "checked", "disabled"])
+        b.add_tags(["details", "summary"])
+            .add_tag_attributes("span", ["class"])
             .add_tag_attributes("code", ["class"])
             .add_tag_attributes("a", ["class", "id"])
             .add_tag_attributes("div", ["class", "id"])
@@ -276,8 +284,7 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
             .url_relative(ammonia::UrlRelative::PassThrough)
             .link_rel(Some("nofollow ugc noopener"))
             .attribute_filter(|element, attribute, value| match (element, attribute) {
-                // Only task-list checkboxes, never text inputs or buttons.
-                ("input", "type") => (value == "checkbox").then_some(value.into()),
+                ("span", "class") => matches!(value, "task" | "task done").then_some(value.into()),
                 ("code", "class") => (value.starts_with("language-")
                     && value.len() <= 40
                     && value[9..]
@@ -297,7 +304,12 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
     })
 }
 
-/// Plain text of cooked HTML, for excerpts, feeds and meta descriptions.
+/// All the text of `raw`, without markup: what search indexes.
+pub fn plain_text(raw: &str) -> String {
+    excerpt(raw, usize::MAX / 8)
+}
+
+/// Plain text of the markdown, cut to `max_chars`, for excerpts, feeds and meta descriptions.
 pub fn excerpt(raw: &str, max_chars: usize) -> String {
     let mut text = String::new();
     for event in Parser::new(raw) {
@@ -345,7 +357,10 @@ mod tests {
         );
         assert!(html.contains("<table>"));
         assert!(html.contains("<del>old</del>"));
-        assert!(html.contains("type=\"checkbox\""));
+        assert!(html.contains("<span class=\"task done\">☑</span>"));
+        assert!(
+            !cook_plain("<input type=submit value=x> <input type=checkbox>").contains("<input")
+        );
         assert!(html.contains("class=\"language-rust\""));
     }
 

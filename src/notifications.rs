@@ -133,6 +133,14 @@ fn recipients(conn: &mut DbConn, event: &Event) -> Result<Vec<Recipient>, AppErr
             if let Some(asker) = payload["topic_author_id"].as_i64() {
                 offer(asker, 1, "solved");
             }
+            if let Some(topic_id) = event.subject_id {
+                let muted: Vec<i64> = fq::topic_watchers(conn, topic_id)?
+                    .into_iter()
+                    .filter(|(_, level)| level == "muted")
+                    .map(|(user, _)| user)
+                    .collect();
+                chosen.retain(|user, _| !muted.contains(user));
+            }
             (event.subject_id, payload["post_id"].as_i64())
         }
         _ => return Ok(Vec::new()),

@@ -5,6 +5,7 @@ pub mod events;
 pub mod forum;
 pub mod notifications;
 pub mod schema;
+pub mod search;
 pub mod settings;
 pub mod users;
 

@@ -158,7 +158,7 @@ pub fn decode_cursor(s: &str) -> Option<(NaiveDateTime, i64)> {
 
 pub fn list_topics(db: &Db, filter: ListFilter) -> Result<TopicList, AppError> {
     db.read_sync(|conn| {
-        let pinned = if filter.before.is_none() && filter.solved.is_none() {
+        let pinned = if filter.before.is_none() {
             q::list_topics(
                 conn,
                 &ListFilter {
@@ -386,6 +386,10 @@ pub struct TopicInput {
     pub title: String,
     pub raw: String,
     pub tags: String,
+    /// The new-topic form's deflection flow id (see `search::deflection`).
+    pub flow: String,
+    /// "1" once the customer has seen suggested answers and still wants to post.
+    pub confirmed: String,
 }
 
 pub struct Created {
@@ -422,8 +426,27 @@ pub fn create_topic(
     let user_id = user.id;
     let at = db::now();
     let created = db.write_sync(|conn| {
-        let topic_id = q::insert_topic(conn, &q::NewTopic { category_id: category.id, user_id, title: &title, slug: &slug, at })?;
-        let post_id = q::insert_post(conn, &q::NewPost { topic_id, user_id, post_number: 1, raw: &raw, cooked: &cooked, at })?;
+        let topic_id = q::insert_topic(
+            conn,
+            &q::NewTopic {
+                category_id: category.id,
+                user_id,
+                title: &title,
+                slug: &slug,
+                at,
+            },
+        )?;
+        let post_id = q::insert_post(
+            conn,
+            &q::NewPost {
+                topic_id,
+                user_id,
+                post_number: 1,
+                raw: &raw,
+                cooked: &cooked,
+                at,
+            },
+        )?;
         let tag_ids = q::ensure_tags(conn, &tags)?;
         q::set_topic_tags(conn, topic_id, &tag_ids)?;
         q::auto_watch(conn, user_id, topic_id)?;
@@ -432,9 +455,20 @@ pub fn create_topic(
             "topic.created",
             Some(topic_id),
             Some(user_id),
-            json!({ "post_id": post_id, "category_id": category.id, "mentions": mentions, "quotes": quotes }),
+            json!({
+                "post_id": post_id,
+                "category_id": category.id,
+                "mentions": mentions,
+                "quotes": quotes,
+                "flow": crate::search::deflection::valid_flow(&input.flow).then_some(&input.flow),
+            }),
         )?;
-        Ok(Created { topic_id, slug: slug.clone(), post_id, post_number: 1 })
+        Ok(Created {
+            topic_id,
+            slug: slug.clone(),
+            post_id,
+            post_number: 1,
+        })
     })?;
     Ok(Ok(created))
 }
@@ -580,8 +614,10 @@ pub fn delete_post(db: &Db, actor: &User, post_id: i64) -> Result<TopicRow, AppE
         let (post, topic) = editable_post(conn, actor, post_id)?;
         let at = db::now();
         q::soft_delete_post(conn, post_id, at)?;
+        let mut topic = topic;
         if post.post_number == 1 {
             q::soft_delete_topic(conn, topic.id, at)?;
+            topic.deleted_at = Some(at);
         } else {
             q::forget_reply(conn, topic.id, post_id)?;
         }

@@ -565,13 +565,30 @@ async fn show_topic(
         reply_text
     };
     let (status, errors) = reply_errors.unwrap_or((StatusCode::OK, FieldErrors::default()));
-    let page = topic_html(&ctx, &data, &text, &errors);
+    let related = related_topics(&ctx, &data).await;
+    let page = topic_html(&ctx, &data, &text, &errors, &related);
     let mut res = layout::respond(&ctx, status, page);
     res.headers_mut().insert(
         actix_web::http::header::HeaderName::from_static("server-timing"),
         actix_web::http::header::HeaderValue::from_str(&timing).expect("ascii"),
     );
     Ok(res)
+}
+
+/// Solved topics like this one ("more like this"), cached per topic for a few minutes.
+/// Search trouble never breaks the topic page: it just shows no related topics.
+async fn related_topics(ctx: &Ctx, data: &TopicPage) -> Vec<crate::search::Hit> {
+    let id = data.topic.id;
+    if let Some(hits) = ctx.state.related.get(id) {
+        return hits;
+    }
+    let index = ctx.state.search.clone();
+    let title = data.topic.title.clone();
+    let hits = blocking(move || index.similar(&title, Some(id as u64), 5))
+        .await
+        .unwrap_or_default();
+    ctx.state.related.put(id, hits.clone());
+    hits
 }
 
 /// The reply box pre-filled to quote a post, with a link back to it.
@@ -600,13 +617,21 @@ async fn quote_text(ctx: &Ctx, data: &TopicPage, post_id: i64) -> Result<String,
     ))
 }
 
-fn topic_html(ctx: &Ctx, data: &TopicPage, reply_text: &str, errors: &FieldErrors) -> Page {
+fn topic_html(
+    ctx: &Ctx,
+    data: &TopicPage,
+    reply_text: &str,
+    errors: &FieldErrors,
+    related: &[crate::search::Hit],
+) -> Page {
     let t = &data.topic;
     let user = ctx.user.as_ref();
     let staff = user.is_some_and(|u| u.role.is_staff());
     let path = topic_path(&t.slug, t.id);
     let first = data.posts.first().filter(|p| p.post.post_number == 1);
+    // Public metadata only from a question everyone may read.
     let description = first
+        .filter(|p| p.post.hidden_reason.is_none() && p.post.deleted_at.is_none())
         .map(|p| markdown::excerpt(&p.post.raw, 160))
         .unwrap_or_default();
     let body = html! {
@@ -669,6 +694,16 @@ fn topic_html(ctx: &Ctx, data: &TopicPage, reply_text: &str, errors: &FieldError
                         (textarea_field("raw", "Reply", reply_text, errors, 10))
                         p.hint.small { "Markdown works: **bold**, `code`, lists, > quotes, [links](https://example.com), @username." }
                         button.primary type="submit" { "Post reply" }
+                    }
+                }
+            }
+        }
+        @if !related.is_empty() {
+            section.related aria-label="Related topics" {
+                h2 { "Related solved topics" }
+                ul.plain {
+                    @for hit in related {
+                        li { a href=(hit.url) { (hit.title) } " " span.small { (hit.category) } }
                     }
                 }
             }
@@ -872,9 +907,10 @@ pub async fn new_topic_form(
     ctx.user()?;
     let input = TopicInput {
         category: q.category.clone(),
+        flow: crate::tokens::random_token(),
         ..Default::default()
     };
-    new_topic_page(&ctx, &input, &FieldErrors::default(), StatusCode::OK).await
+    new_topic_page(&ctx, &input, &FieldErrors::default(), StatusCode::OK, &[]).await
 }
 
 #[post("/new-topic")]
@@ -883,12 +919,32 @@ pub async fn create_topic(
     CsrfForm(input): CsrfForm<TopicInput>,
 ) -> Result<HttpResponse, AppError> {
     let user = ctx.user()?.clone();
+    // Before a question is posted, show answers that already exist: the no-script path
+    // (with the script they appeared while typing and `confirmed` is set). This step does
+    // not count against the posting limit.
+    if input.confirmed != "1" && !input.title.trim().is_empty() {
+        let offered = super::search::suggestions(&ctx, &input.title, &input.flow).await?;
+        if !offered.is_empty() {
+            let input = TopicInput {
+                confirmed: "1".into(),
+                ..input
+            };
+            return new_topic_page(
+                &ctx,
+                &input,
+                &FieldErrors::default(),
+                StatusCode::OK,
+                &offered,
+            )
+            .await;
+        }
+    }
     if let Err(AppError::TooManyRequests { message, .. }) =
         RateLimits::check_user(&ctx.state.limits.posts_per_user, &user, "posting")
     {
         let mut errors = FieldErrors::default();
         errors.add("raw", message);
-        return new_topic_page(&ctx, &input, &errors, StatusCode::TOO_MANY_REQUESTS).await;
+        return new_topic_page(&ctx, &input, &errors, StatusCode::TOO_MANY_REQUESTS, &[]).await;
     }
     let db = ctx.state.db.clone();
     let limits = ctx.state.config.limits();
@@ -897,7 +953,7 @@ pub async fn create_topic(
     match result {
         Ok(created) => Ok(redirect(&topic_path(&created.slug, created.topic_id))),
         Err(errors) => {
-            new_topic_page(&ctx, &input, &errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            new_topic_page(&ctx, &input, &errors, StatusCode::UNPROCESSABLE_ENTITY, &[]).await
         }
     }
 }
@@ -907,6 +963,7 @@ async fn new_topic_page(
     input: &TopicInput,
     errors: &FieldErrors,
     status: StatusCode,
+    offered: &[crate::search::Hit],
 ) -> Result<HttpResponse, AppError> {
     let db = ctx.state.db.clone();
     let categories = blocking(move || db.read_sync(crate::db::forum::categories)).await?;
@@ -919,8 +976,24 @@ async fn new_topic_page(
             p.lead { "Tell us what you are trying to do and what happens instead. We answer every new question within "
                 (layout::hours(s.first_response_hours)) "; often the community is faster." }
             @if !errors.is_empty() { p.alert.error role="alert" { "Please check the fields marked below: your text is kept." } }
+            @if !offered.is_empty() {
+                section.suggestions.offered aria-label="Existing answers" {
+                    h2 { "Before you post: do these answer your question?" }
+                    ul {
+                        @for hit in offered {
+                            li {
+                                a href={ "/search/open?flow=" (urlencode(&input.flow)) "&topic=" (hit.topic_id) } { (hit.title) }
+                                @if hit.solved { " " span.badge.solved { "✓ solved" } }
+                            }
+                        }
+                    }
+                    p { "If none of them helps, post your question below: everything you wrote is kept." }
+                }
+            }
             form method="post" action="/new-topic" {
                 (csrf_field(ctx))
+                input type="hidden" name="flow" value=(input.flow);
+                input #f-confirmed type="hidden" name="confirmed" value=(input.confirmed);
                 div.field.has-error[category_error.is_some()] {
                     label for="f-category" { "Category" }
                     select #f-category name="category" {
@@ -934,11 +1007,15 @@ async fn new_topic_page(
                 (layout::field(layout::Field { label: "Title", name: "title", kind: "text", value: &clip(&input.title, 500),
                     hint: Some("One sentence: what do you need help with?"), autocomplete: "off",
                     maxlength: ctx.state.config.max_title_chars, required: true }, errors))
+                section #suggestions .suggestions data-flow=(input.flow) aria-live="polite" hidden {}
                 (textarea_field("raw", "Details", &clip(&input.raw, 70_000), errors, 12))
                 (layout::field(layout::Field { label: "Tags (optional)", name: "tags", kind: "text", value: &clip(&input.tags, 300),
                     hint: Some("Up to 5 words, separated by commas: dns, ssl"), autocomplete: "off", maxlength: 200, required: false }, errors))
-                button.primary type="submit" { "Post question" }
+                button.primary type="submit" { (if offered.is_empty() { "Post question" } else { "Post my question anyway" }) }
             }
+        }
+        @if let Some(src) = ctx.state.assets.url(&ctx.settings.theme, "suggest.js") {
+            script src=(src) defer {}
         }
     };
     Ok(layout::respond(

@@ -10,6 +10,7 @@ pub mod layout;
 pub mod notifications;
 pub mod pages;
 pub mod posts;
+pub mod search;
 pub mod users;
 
 use std::net::IpAddr;
@@ -39,6 +40,39 @@ pub struct AppState {
     pub config: Config,
     pub assets: assets::Assets,
     pub limits: RateLimits,
+    pub search: crate::search::SearchIndex,
+    pub deflection: crate::search::deflection::Recorded,
+    pub related: RelatedCache,
+}
+
+/// "Related solved topics" per topic, recomputed at most every ten minutes: a topic page
+/// must not pay for a search on every view.
+#[derive(Default)]
+pub struct RelatedCache(
+    std::sync::Mutex<std::collections::HashMap<i64, (std::time::Instant, Vec<crate::search::Hit>)>>,
+);
+
+impl RelatedCache {
+    const TTL: Duration = Duration::from_secs(600);
+    const MAX_ENTRIES: usize = 20_000;
+
+    pub fn get(&self, topic_id: i64) -> Option<Vec<crate::search::Hit>> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&topic_id)
+            .filter(|(at, _)| at.elapsed() < Self::TTL)
+            .map(|(_, hits)| hits.clone())
+    }
+
+    pub fn put(&self, topic_id: i64, hits: Vec<crate::search::Hit>) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= Self::MAX_ENTRIES {
+            map.retain(|_, (at, _)| at.elapsed() < Self::TTL);
+            if map.len() >= Self::MAX_ENTRIES {
+                map.clear();
+            }
+        }
+        map.insert(topic_id, (std::time::Instant::now(), hits));
+    }
 }
 
 /// Per-node login and sign-up limits (kept in memory: a burst spread over several nodes
@@ -148,6 +182,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(notifications::list)
         .service(notifications::mark_all_read)
         .service(notifications::open)
+        .service(search::page)
+        .service(search::api)
+        .service(search::suggest)
+        .service(search::open)
         .service(feeds::sitemap)
         .service(feeds::robots);
 }

@@ -5,6 +5,9 @@
 mod accounts;
 mod bad_input;
 mod cli;
+mod forum;
 mod html;
+mod search;
 mod shell;
 mod support;
+mod xss;

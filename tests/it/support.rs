@@ -413,3 +413,268 @@ pub fn cli(db: &TestDb, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (i3
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+// ---- forum helpers (appended for tests/it/forum.rs and tests/it/xss.rs) --------------------
+
+pub const MEMBER_PASSWORD: &str = "a long enough secret";
+
+/// A fresh server with the admin logged in and one public category; (admin, category slug).
+pub fn forum_with_category(server: &Server) -> (Client, String) {
+    let admin = server.client();
+    admin.setup_admin();
+    create_category(&admin, "Billing", "billing", false);
+    (admin, "billing".to_string())
+}
+
+/// Creates a category as the logged-in admin; panics unless it was saved.
+pub fn create_category(admin: &Client, name: &str, slug: &str, staff_only: bool) {
+    let mut fields = vec![
+        ("name", name),
+        ("slug", slug),
+        ("description", "Questions about invoices and plans"),
+        ("color", "#1b7f3b"),
+        ("position", "1"),
+    ];
+    if staff_only {
+        fields.push(("staff_only", "on"));
+    }
+    let r = admin.submit("/admin/categories", "/admin/categories", &fields);
+    assert_eq!(r.status, 303, "category {slug} not created: {}", r.body);
+}
+
+/// A member account, registered through the sign-up form and logged in.
+pub fn member(server: &Server, username: &str) -> Client {
+    let c = server.client();
+    let r = c.register(
+        username,
+        &format!("{username}@example.com"),
+        MEMBER_PASSWORD,
+    );
+    assert_eq!(r.status, 303, "register {username}: {}", r.body);
+    c
+}
+
+/// A staff account made with the CLI, then logged in.
+pub fn staff(db: &TestDb, server: &Server, username: &str) -> Client {
+    let (code, out, err) = cli(
+        db,
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            username,
+            "--email",
+            &format!("{username}@example.com"),
+            "--role",
+            "staff",
+        ],
+        &format!("{MEMBER_PASSWORD}\n"),
+        &[],
+    );
+    assert_eq!(code, 0, "create staff {username}: {out}{err}");
+    let c = server.client();
+    let r = c.login(username, MEMBER_PASSWORD);
+    assert_eq!(r.status, 303, "staff login {username}: {}", r.body);
+    c
+}
+
+/// (slug, topic id, post id) from a "/t/{slug}/{id}[?post={post}#p-{post}]" location.
+pub fn parse_topic_location(location: &str) -> (String, i64, Option<i64>) {
+    let rest = location
+        .strip_prefix("/t/")
+        .unwrap_or_else(|| panic!("not a topic location: {location:?}"));
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (slug, id) = path.split_once('/').expect("slug/id");
+    let post = query
+        .strip_prefix("post=")
+        .and_then(|q| q.split(['#', '&']).next())
+        .map(|p| p.parse().expect("post id"));
+    (slug.to_string(), id.parse().expect("topic id"), post)
+}
+
+impl Client {
+    /// The CSRF token of this visitor (constant for a session).
+    pub fn token(&self) -> String {
+        let page = self.get(if self.cookie("townhall_session").is_some() {
+            "/"
+        } else {
+            "/login"
+        });
+        let t = page.csrf();
+        assert!(!t.is_empty(), "no CSRF token found");
+        t
+    }
+
+    /// POSTs `fields` plus this visitor's CSRF token.
+    pub fn post_with_token(&self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let token = self.token();
+        let mut all: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form(path, &all)
+    }
+
+    /// Submits the new-topic form; the response is returned as is. `confirmed=1` is sent,
+    /// as the page's script does once it has shown similar answers while typing, so the
+    /// no-script "did you mean these?" step is skipped.
+    pub fn new_topic(&self, category: &str, title: &str, raw: &str, tags: &str) -> Resp {
+        self.submit(
+            "/new-topic",
+            "/new-topic",
+            &[
+                ("category", category),
+                ("title", title),
+                ("raw", raw),
+                ("tags", tags),
+                ("confirmed", "1"),
+            ],
+        )
+    }
+
+    /// Starts a topic and returns (slug, topic id); panics unless it was created.
+    pub fn create_topic(
+        &self,
+        category: &str,
+        title: &str,
+        raw: &str,
+        tags: &str,
+    ) -> (String, i64) {
+        let r = self.new_topic(category, title, raw, tags);
+        assert_eq!(r.status, 303, "topic {title:?} not created: {}", r.body);
+        let (slug, id, _) = parse_topic_location(r.location());
+        (slug, id)
+    }
+
+    /// Replies to a topic; returns the response as is.
+    pub fn reply_raw(&self, topic_id: i64, raw: &str) -> Resp {
+        self.post_with_token(&format!("/t/{topic_id}/reply"), &[("raw", raw)])
+    }
+
+    /// Replies to a topic and returns the new post's id; panics unless it was posted.
+    pub fn reply(&self, topic_id: i64, raw: &str) -> i64 {
+        let r = self.reply_raw(topic_id, raw);
+        assert_eq!(r.status, 303, "reply not posted: {}", r.body);
+        parse_topic_location(r.location())
+            .2
+            .expect("reply location names the post")
+    }
+
+    /// GET and parse a JSON document (asserts 200).
+    pub fn json(&self, path: &str) -> serde_json::Value {
+        let r = self.get(path);
+        assert_eq!(r.status, 200, "GET {path}: {}", r.body);
+        serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"))
+    }
+}
+
+/// The query count from a `Server-Timing: db;desc="N queries";dur=…` header.
+pub fn query_count(r: &Resp) -> u64 {
+    let timing = r.header("server-timing").expect("Server-Timing header");
+    let start = timing.find("desc=\"").expect("desc") + 6;
+    let n = &timing[start..];
+    n[..n.find(' ').expect("N queries")]
+        .parse()
+        .unwrap_or_else(|_| panic!("query count in {timing:?}"))
+}
+
+/// Asserts that `xml` is well-formed XML: one root, balanced and properly nested tags,
+/// quoted attributes, only XML's own entities. (A small checker: no DTDs or CDATA.)
+pub fn assert_well_formed_xml(xml: &str) {
+    let mut rest = xml.trim_start_matches('\u{feff}');
+    if let Some(decl) = rest.strip_prefix("<?xml") {
+        rest = &decl[decl.find("?>").expect("end of XML declaration") + 2..];
+    }
+    let mut stack: Vec<String> = Vec::new();
+    let mut roots = 0;
+    let check_text = |text: &str| {
+        let mut t = text;
+        while let Some(at) = t.find('&') {
+            let end = t[at..]
+                .find(';')
+                .unwrap_or_else(|| panic!("unterminated entity near {:?}", &t[at..]));
+            let name = &t[at + 1..at + end];
+            let ok = matches!(name, "amp" | "lt" | "gt" | "quot" | "apos")
+                || name
+                    .strip_prefix("#x")
+                    .is_some_and(|h| u32::from_str_radix(h, 16).is_ok())
+                || name
+                    .strip_prefix('#')
+                    .is_some_and(|d| d.parse::<u32>().is_ok());
+            assert!(ok, "entity &{name}; is not XML");
+            t = &t[at + end + 1..];
+        }
+        assert!(!text.contains('<'), "stray '<' in {text:?}");
+    };
+    while !rest.is_empty() {
+        let Some(lt) = rest.find('<') else {
+            check_text(rest);
+            assert!(
+                rest.trim().is_empty() || !stack.is_empty(),
+                "text outside the root"
+            );
+            break;
+        };
+        let text = &rest[..lt];
+        check_text(text);
+        assert!(
+            text.trim().is_empty() || !stack.is_empty(),
+            "text outside the root: {text:?}"
+        );
+        rest = &rest[lt..];
+        if rest.starts_with("<!--") {
+            rest = &rest[rest.find("-->").expect("end of comment") + 3..];
+            continue;
+        }
+        let gt = rest.find('>').expect("unterminated tag");
+        let tag = &rest[1..gt];
+        rest = &rest[gt + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            let open = stack
+                .pop()
+                .unwrap_or_else(|| panic!("</{name}> closes nothing"));
+            assert_eq!(open, name.trim(), "</{}> closes <{open}>", name.trim());
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        let tag = tag.trim_end_matches('/');
+        let name_end = tag.find(char::is_whitespace).unwrap_or(tag.len());
+        let name = &tag[..name_end];
+        assert!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || ":_-.".contains(c)),
+            "bad tag name {name:?}"
+        );
+        // Attributes: name="value" pairs, each name once.
+        let mut attrs = tag[name_end..].trim();
+        let mut seen = Vec::new();
+        while !attrs.is_empty() {
+            let eq = attrs
+                .find('=')
+                .unwrap_or_else(|| panic!("attribute without value in <{tag}>"));
+            let attr = attrs[..eq].trim();
+            assert!(
+                !seen.contains(&attr),
+                "duplicate attribute {attr} in <{name}>"
+            );
+            seen.push(attr);
+            let after = attrs[eq + 1..].trim_start();
+            let quote = after.chars().next().expect("attribute value");
+            assert!(
+                quote == '"' || quote == '\'',
+                "unquoted attribute in <{tag}>"
+            );
+            let close = after[1..].find(quote).expect("closing quote") + 1;
+            check_text(&after[1..close]);
+            attrs = after[close + 1..].trim_start();
+        }
+        if stack.is_empty() {
+            roots += 1;
+        }
+        if !self_closing {
+            stack.push(name.to_string());
+        }
+    }
+    assert!(stack.is_empty(), "unclosed elements: {stack:?}");
+    assert_eq!(roots, 1, "an XML document has exactly one root element");
+}

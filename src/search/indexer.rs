@@ -1,0 +1,246 @@
+//! Keeps the index equal to the database: follows events in id order, re-reads what they
+//! touched, commits in batches with the last applied event id as the commit payload.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use tantivy::{IndexWriter, TantivyDocument, Term};
+
+use super::{Fields, Generation, SearchIndex, write_pointer};
+use crate::db::search::{self as sq, TopicForIndex};
+use crate::db::{self, Db};
+use crate::error::AppError;
+
+/// The indexer's memory budget (tantivy splits it among its threads).
+pub const WRITER_HEAP_BYTES: usize = 64 * 1024 * 1024;
+const EVENT_BATCH: i64 = 2000;
+const POLL: Duration = Duration::from_millis(150);
+
+fn index_err(e: tantivy::TantivyError) -> AppError {
+    AppError::Internal(format!("search index: {e}"))
+}
+
+fn writer(generation: &Generation) -> Result<IndexWriter<TantivyDocument>, AppError> {
+    generation
+        .index
+        .writer_with_num_threads(1, WRITER_HEAP_BYTES)
+        .map_err(index_err)
+}
+
+/// Starts the indexer thread for this node.
+pub fn spawn_indexer(db: Db, index: SearchIndex) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("search-indexer".into())
+        .spawn(move || {
+            loop {
+                // A failure (database away, disk full) restarts the loop from the index's own
+                // record of what it applied, so nothing is skipped or applied twice.
+                if let Err(e) = follow(&db, &index) {
+                    tracing::warn!(error = %e, "search indexer stopped; restarting");
+                    std::thread::sleep(Duration::from_secs(2));
+                }
+            }
+        })?;
+    Ok(())
+}
+
+fn follow(db: &Db, index: &SearchIndex) -> Result<(), AppError> {
+    let mut generation = index.live();
+    let mut writer = writer(&generation)?;
+    let mut last = generation.applied_event();
+    if last == 0 {
+        // A new, empty index: reading the tables once beats replaying every event.
+        let (start_event, topics) = bulk_load(db, &generation.fields, &writer)?;
+        let mut commit = writer.prepare_commit().map_err(index_err)?;
+        commit.set_payload(&start_event.to_string());
+        commit.commit().map_err(index_err)?;
+        generation.reader.reload().map_err(index_err)?;
+        tracing::info!(
+            topics,
+            through_event = start_event,
+            "built the search index from the database"
+        );
+        last = start_event;
+    }
+    loop {
+        if let Some(newer) = index.adopt_new_generation() {
+            drop(writer);
+            generation = newer;
+            writer = self::writer(&generation)?;
+            last = generation.applied_event();
+        }
+        let batch = db.read_sync(|conn| db::events::after(conn, last, EVENT_BATCH))?;
+        let Some(newest) = batch.last().map(|e| e.id) else {
+            std::thread::sleep(POLL);
+            continue;
+        };
+        apply(db, &generation.fields, &mut writer, &batch)?;
+        let mut commit = writer.prepare_commit().map_err(index_err)?;
+        commit.set_payload(&newest.to_string());
+        commit.commit().map_err(index_err)?;
+        generation.reader.reload().map_err(index_err)?;
+        last = newest;
+        if (batch.len() as i64) < EVENT_BATCH {
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+/// Applies a batch of events: whole topics are re-read when something topic-wide changed;
+/// a new reply is added on its own (idempotently: any earlier copy is deleted first).
+fn apply(
+    db: &Db,
+    f: &Fields,
+    writer: &mut IndexWriter<TantivyDocument>,
+    batch: &[db::events::Event],
+) -> Result<(), AppError> {
+    let mut rebuild: BTreeSet<i64> = BTreeSet::new();
+    let mut new_posts: Vec<i64> = Vec::new();
+    let mut categories: BTreeSet<i64> = BTreeSet::new();
+    for e in batch {
+        let payload: Value = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
+        let topic_in_payload = payload["topic_id"].as_i64();
+        match e.kind.as_str() {
+            "topic.created" | "topic.solved" | "topic.unsolved" | "topic.moved"
+            | "topic.unlisted" | "topic.relisted" => {
+                rebuild.extend(e.subject_id);
+            }
+            "post.edited" | "post.deleted" | "post.hidden" | "post.unhidden" => {
+                rebuild.extend(topic_in_payload)
+            }
+            "post.created" => new_posts.extend(e.subject_id),
+            "category.updated" => categories.extend(e.subject_id),
+            _ => {}
+        }
+    }
+    if !categories.is_empty() {
+        db.read_sync(|conn| {
+            for c in &categories {
+                rebuild.extend(sq::topic_ids_in_category(conn, *c)?);
+            }
+            Ok(())
+        })?;
+    }
+    let ids: Vec<i64> = rebuild.iter().copied().collect();
+    for chunk in ids.chunks(200) {
+        let topics = db.read_sync(|conn| sq::topics_for_index(conn, chunk))?;
+        for id in chunk {
+            writer.delete_term(Term::from_field_u64(f.topic_id, *id as u64));
+        }
+        for t in &topics {
+            add_topic(f, writer, t)?;
+        }
+    }
+    for post_id in new_posts {
+        let Some(t) = db.read_sync(|conn| sq::post_for_index(conn, post_id))? else {
+            continue;
+        };
+        if rebuild.contains(&t.topic.id) {
+            continue; // already re-read whole
+        }
+        writer.delete_term(Term::from_field_u64(f.post_id, post_id as u64));
+        add_topic(f, writer, &t)?;
+    }
+    Ok(())
+}
+
+fn add_topic(
+    f: &Fields,
+    writer: &IndexWriter<TantivyDocument>,
+    t: &TopicForIndex,
+) -> Result<(), AppError> {
+    let url = format!("/t/{}/{}", t.topic.slug, t.topic.id);
+    for (post, author) in &t.posts {
+        let mut doc = TantivyDocument::default();
+        let first = post.post_number == 1;
+        let body = crate::markdown::plain_text(&post.raw);
+        doc.add_u64(f.post_id, post.id as u64);
+        doc.add_u64(f.topic_id, t.topic.id as u64);
+        doc.add_text(f.kind, if first { "topic" } else { "reply" });
+        if first {
+            doc.add_text(f.title, &t.topic.title);
+            doc.add_text(f.spell, &t.topic.title);
+            doc.add_text(f.spell, &body);
+        }
+        doc.add_text(f.topic_title, &t.topic.title);
+        doc.add_text(f.body, &body);
+        doc.add_text(f.category, &t.category_slug);
+        for tag in &t.tags {
+            doc.add_text(f.tags, tag);
+        }
+        doc.add_text(f.author, crate::accounts::username_key(&author.username));
+        doc.add_u64(f.staff, author.is_staff() as u64);
+        doc.add_u64(f.solved, t.topic.solved_post_id.is_some() as u64);
+        doc.add_u64(f.accepted, (t.topic.solved_post_id == Some(post.id)) as u64);
+        doc.add_i64(f.created, post.created_at.and_utc().timestamp());
+        doc.add_text(
+            f.url,
+            if first {
+                url.clone()
+            } else {
+                format!("{url}?post={}#p-{}", post.id, post.id)
+            },
+        );
+        writer.add_document(doc).map_err(index_err)?;
+    }
+    Ok(())
+}
+
+/// Adds every indexable topic; returns the event id the result corresponds to and the
+/// number of topics. Events after that id are applied afterwards by the follower;
+/// re-applying one whose effect the scan already saw is harmless (documents are replaced).
+fn bulk_load(
+    db: &Db,
+    f: &Fields,
+    writer: &IndexWriter<TantivyDocument>,
+) -> Result<(i64, usize), AppError> {
+    let start_event = db.read_sync(db::events::last_id)?;
+    let mut after = 0;
+    let mut topics = 0;
+    loop {
+        let ids = db.read_sync(|conn| sq::topic_ids_after(conn, after, 500))?;
+        let Some(last) = ids.last().copied() else {
+            break;
+        };
+        after = last;
+        for t in db.read_sync(|conn| sq::topics_for_index(conn, &ids))? {
+            add_topic(f, writer, &t)?;
+            topics += 1;
+        }
+    }
+    Ok((start_event, topics))
+}
+
+/// Builds a fresh index from the database into a new directory and points CURRENT at it;
+/// a running server switches over on its next poll and carries on from the events after.
+pub fn reindex(db: &Db, data_dir: &Path) -> anyhow::Result<(usize, String)> {
+    let dir = data_dir.join("search");
+    std::fs::create_dir_all(&dir)?;
+    let name = format!("index-{}", chrono::Utc::now().timestamp_millis());
+    let generation = Generation::open_or_create(&dir, &name)?;
+    let mut writer = writer(&generation)?;
+    // Events after this id are applied by the live indexer once it adopts this index;
+    // re-applying one whose effect the scan already saw is harmless.
+    let start_event = db.read_sync(db::events::last_id)?;
+    let mut after = 0;
+    let mut topics = 0;
+    loop {
+        let ids = db.read_sync(|conn| sq::topic_ids_after(conn, after, 500))?;
+        let Some(last) = ids.last().copied() else {
+            break;
+        };
+        after = last;
+        for t in db.read_sync(|conn| sq::topics_for_index(conn, &ids))? {
+            add_topic(&generation.fields, &writer, &t)?;
+            topics += 1;
+        }
+    }
+    let mut commit = writer.prepare_commit()?;
+    commit.set_payload(&start_event.to_string());
+    commit.commit()?;
+    writer.wait_merging_threads()?;
+    write_pointer(&dir, &name)?;
+    Ok((topics, name))
+}
