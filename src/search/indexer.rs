@@ -161,6 +161,11 @@ fn add_topic(
         doc.add_text(f.kind, if first { "topic" } else { "reply" });
         if first {
             doc.add_text(f.title, &t.topic.title);
+            // Tags are words people search with ("propagation", "git"), not only filters.
+            for tag in &t.tags {
+                doc.add_text(f.title, tag.replace('-', " "));
+                doc.add_text(f.spell, tag.replace('-', " "));
+            }
             doc.add_text(f.spell, &t.topic.title);
             doc.add_text(f.spell, &body);
         }

@@ -301,9 +301,18 @@ impl SearchIndex {
         let f = generation.fields;
         let analyzer =
             |field_tokenizer: &str, text: &str| analyze(&generation.index, field_tokenizer, text);
+        // A word the index has never seen is almost always a typo: search for the
+        // correction too (and offer it), instead of letting the word count for nothing.
+        results.did_you_mean = did_you_mean(&searcher, &f, &parsed, &analyzer);
+        if let Some(better) = &results.did_you_mean {
+            for word in better.split(' ') {
+                if !parsed.words.iter().any(|w| w == word) {
+                    parsed.words.push(word.to_string());
+                }
+            }
+        }
         let query = build_query(&parsed, &f, &analyzer, false);
         let mut candidates = collect(&searcher, &*query)?;
-        results.did_you_mean = did_you_mean(&searcher, &f, &parsed, &analyzer);
         if distinct_topics(&candidates) < 3 && !parsed.words.is_empty() {
             let fuzzy = build_query(&parsed, &f, &analyzer, true);
             let more = collect(&searcher, &*fuzzy)?;
@@ -766,10 +775,17 @@ fn did_you_mean(
             corrected.push(word.clone());
             continue;
         };
-        let known = searcher
-            .doc_freq(&Term::from_field_text(f.spell, token))
-            .unwrap_or(0)
-            > 0;
+        // Known anywhere (questions, answers, titles, tags) means not a typo.
+        let in_index = |field: Field, t: &str| {
+            searcher
+                .doc_freq(&Term::from_field_text(field, t))
+                .unwrap_or(0)
+                > 0
+        };
+        let known = in_index(f.spell, token)
+            || analyze("en_stem", word)
+                .iter()
+                .any(|t| in_index(f.body, t) || in_index(f.title, t));
         if known || token.chars().count() < 4 {
             corrected.push(word.clone());
             continue;

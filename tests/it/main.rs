@@ -8,6 +8,7 @@ mod cli;
 mod forum;
 mod html;
 mod search;
+mod search_quality;
 mod shell;
 mod support;
 mod xss;
