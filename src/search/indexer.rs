@@ -29,6 +29,17 @@ fn writer(generation: &Generation) -> Result<IndexWriter<TantivyDocument>, AppEr
         .map_err(index_err)
 }
 
+/// Commits with the id of the last event the index now reflects: where a restart resumes.
+fn commit_through(
+    writer: &mut IndexWriter<TantivyDocument>,
+    event_id: i64,
+) -> Result<(), AppError> {
+    let mut commit = writer.prepare_commit().map_err(index_err)?;
+    commit.set_payload(&event_id.to_string());
+    commit.commit().map_err(index_err)?;
+    Ok(())
+}
+
 /// Starts the indexer thread for this node.
 pub fn spawn_indexer(db: Db, index: SearchIndex) -> std::io::Result<()> {
     std::thread::Builder::new()
@@ -53,9 +64,7 @@ fn follow(db: &Db, index: &SearchIndex) -> Result<(), AppError> {
     if last == 0 {
         // A new, empty index: reading the tables once beats replaying every event.
         let (start_event, topics) = bulk_load(db, &generation.fields, &writer)?;
-        let mut commit = writer.prepare_commit().map_err(index_err)?;
-        commit.set_payload(&start_event.to_string());
-        commit.commit().map_err(index_err)?;
+        commit_through(&mut writer, start_event)?;
         generation.reader.reload().map_err(index_err)?;
         tracing::info!(
             topics,
@@ -77,9 +86,7 @@ fn follow(db: &Db, index: &SearchIndex) -> Result<(), AppError> {
             continue;
         };
         apply(db, &generation.fields, &mut writer, &batch)?;
-        let mut commit = writer.prepare_commit().map_err(index_err)?;
-        commit.set_payload(&newest.to_string());
-        commit.commit().map_err(index_err)?;
+        commit_through(&mut writer, newest)?;
         generation.reader.reload().map_err(index_err)?;
         last = newest;
         if (batch.len() as i64) < EVENT_BATCH {
@@ -242,9 +249,7 @@ pub fn reindex(db: &Db, data_dir: &Path) -> anyhow::Result<(usize, String)> {
             topics += 1;
         }
     }
-    let mut commit = writer.prepare_commit()?;
-    commit.set_payload(&start_event.to_string());
-    commit.commit()?;
+    commit_through(&mut writer, start_event)?;
     writer.wait_merging_threads()?;
     write_pointer(&dir, &name)?;
     Ok((topics, name))

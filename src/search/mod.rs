@@ -335,37 +335,13 @@ impl SearchIndex {
             let doc: TantivyDocument = searcher
                 .doc(c.doc)
                 .map_err(|e| AppError::Internal(format!("search doc: {e}")))?;
-            let text = |field: Field| {
-                doc.get_first(field)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("")
-                    .to_string()
-            };
             let snippet = generator.snippet_from_doc(&doc);
             let snippet = if snippet.is_empty() {
-                html_escape(&crate::markdown::excerpt(&text(f.body), 220))
+                html_escape(&crate::markdown::excerpt(&stored_text(&doc, f.body), 220))
             } else {
                 snippet.to_html()
             };
-            results.hits.push(Hit {
-                topic_id: c.topic_id,
-                post_id: doc
-                    .get_first(f.post_id)
-                    .and_then(|v| v.as_u64())
-                    .unwrap_or(0),
-                title: text(f.topic_title),
-                url: text(f.url),
-                kind: c.kind.clone(),
-                snippet,
-                category: c.category.clone(),
-                tags: c.tags.clone(),
-                solved: c.solved,
-                created: doc
-                    .get_first(f.created)
-                    .and_then(|v| v.as_i64())
-                    .unwrap_or(0),
-                score: c.score,
-            });
+            results.hits.push(hit(&f, &doc, c, snippet));
         }
         Ok(results)
     }
@@ -399,30 +375,39 @@ impl SearchIndex {
             let doc: TantivyDocument = searcher
                 .doc(c.doc)
                 .map_err(|e| AppError::Internal(format!("search doc: {e}")))?;
-            let text = |field: Field| {
-                doc.get_first(field)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("")
-                    .to_string()
-            };
-            hits.push(Hit {
-                topic_id: c.topic_id,
-                post_id: doc
-                    .get_first(f.post_id)
-                    .and_then(|v| v.as_u64())
-                    .unwrap_or(0),
-                title: text(f.topic_title),
-                url: text(f.url),
-                kind: c.kind,
-                snippet: String::new(),
-                category: c.category,
-                tags: c.tags,
-                solved: c.solved,
-                created: 0,
-                score: c.score,
-            });
+            hits.push(hit(&f, &doc, &c, String::new()));
         }
         Ok(hits)
+    }
+}
+
+fn stored_text(doc: &TantivyDocument, field: Field) -> String {
+    doc.get_first(field)
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A result as shown: the candidate's topic-level facts plus the stored fields of its post.
+fn hit(f: &Fields, doc: &TantivyDocument, c: &Candidate, snippet: String) -> Hit {
+    Hit {
+        topic_id: c.topic_id,
+        post_id: doc
+            .get_first(f.post_id)
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0),
+        title: stored_text(doc, f.topic_title),
+        url: stored_text(doc, f.url),
+        kind: c.kind.clone(),
+        snippet,
+        category: c.category.clone(),
+        tags: c.tags.clone(),
+        solved: c.solved,
+        created: doc
+            .get_first(f.created)
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0),
+        score: c.score,
     }
 }
 
@@ -462,6 +447,10 @@ fn analyze(index: &Index, tokenizer: &str, text: &str) -> Vec<String> {
 
 type Analyzer<'a> = dyn Fn(&str, &str) -> Vec<String> + 'a;
 
+fn term(field: Field, text: &str, option: IndexRecordOption) -> Box<dyn Query> {
+    Box::new(TermQuery::new(Term::from_field_text(field, text), option))
+}
+
 /// Words are optional (BM25 ranks documents matching more of them higher); phrases and
 /// filters are required; `-words` exclude.
 fn build_query(p: &ParsedQuery, f: &Fields, analyze: &Analyzer, fuzzy: bool) -> Box<dyn Query> {
@@ -471,18 +460,12 @@ fn build_query(p: &ParsedQuery, f: &Fields, analyze: &Analyzer, fuzzy: bool) -> 
         for token in analyze("en_stem", word) {
             words.push((
                 Occur::Should,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(f.body, &token),
-                    IndexRecordOption::WithFreqs,
-                )),
+                term(f.body, &token, IndexRecordOption::WithFreqs),
             ));
             words.push((
                 Occur::Should,
                 Box::new(BoostQuery::new(
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(f.title, &token),
-                        IndexRecordOption::WithFreqs,
-                    )),
+                    term(f.title, &token, IndexRecordOption::WithFreqs),
                     2.5,
                 )),
             ));
@@ -514,10 +497,7 @@ fn build_query(p: &ParsedQuery, f: &Fields, analyze: &Analyzer, fuzzy: bool) -> 
             0 => {}
             1 => clauses.push((
                 Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(f.body, &tokens[0]),
-                    IndexRecordOption::WithFreqs,
-                )),
+                term(f.body, &tokens[0], IndexRecordOption::WithFreqs),
             )),
             _ => {
                 let terms = tokens
@@ -532,25 +512,16 @@ fn build_query(p: &ParsedQuery, f: &Fields, analyze: &Analyzer, fuzzy: bool) -> 
         for token in analyze("en_stem", word) {
             clauses.push((
                 Occur::MustNot,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(f.body, &token),
-                    IndexRecordOption::Basic,
-                )),
+                term(f.body, &token, IndexRecordOption::Basic),
             ));
             clauses.push((
                 Occur::MustNot,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(f.title, &token),
-                    IndexRecordOption::Basic,
-                )),
+                term(f.title, &token, IndexRecordOption::Basic),
             ));
         }
     }
     let exact = |field: Field, value: &str| -> Box<dyn Query> {
-        Box::new(TermQuery::new(
-            Term::from_field_text(field, value),
-            IndexRecordOption::Basic,
-        ))
+        term(field, value, IndexRecordOption::Basic)
     };
     if let Some(kind) = &p.kind {
         let kinds: Vec<(Occur, Box<dyn Query>)> = match kind.as_str() {
@@ -593,10 +564,7 @@ fn snippet_query(p: &ParsedQuery, f: &Fields, analyze: &Analyzer) -> Box<dyn Que
         for token in analyze("en_stem", text) {
             terms.push((
                 Occur::Should,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(f.body, &token),
-                    IndexRecordOption::WithFreqs,
-                )),
+                term(f.body, &token, IndexRecordOption::WithFreqs),
             ));
         }
     }
