@@ -43,6 +43,21 @@ enum Command {
     },
     /// Load the demo community from content/demo into an empty database.
     SeedDemo,
+    /// Fill an empty database with a large generated community for benchmarks (BENCHMARKS.md).
+    SeedBench {
+        #[arg(long, default_value_t = 20_000)]
+        users: u32,
+        #[arg(long, default_value_t = 100_000)]
+        topics: u32,
+        /// All posts, first posts included.
+        #[arg(long, default_value_t = 1_000_000)]
+        posts: u64,
+        /// Knowledge-base articles (not supported yet: skipped).
+        #[arg(long, default_value_t = 0)]
+        kb: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// Re-render every post's HTML from its markdown (after a renderer change).
     Recook,
     /// Rebuild the search index from the database and swap it in (a running server switches over).
@@ -213,6 +228,25 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let db = open_db(&config)?;
             let count = crate::forum::recook(&db)?;
             println!("re-rendered {count} post(s)");
+            Ok(())
+        }
+        Command::SeedBench {
+            users,
+            topics,
+            posts,
+            kb,
+            seed,
+        } => {
+            let db = open_db(&config)?;
+            let options = crate::benchseed::Options {
+                users,
+                topics,
+                posts,
+                kb,
+                seed,
+                quiet: false,
+            };
+            crate::benchseed::run(&db, &options)?;
             Ok(())
         }
         Command::SeedDemo => {

@@ -1,6 +1,7 @@
 //! Townhall: a self-hosted community forum and knowledge base for customer support.
 
 pub mod accounts;
+pub mod benchseed;
 pub mod cli;
 pub mod config;
 pub mod db;

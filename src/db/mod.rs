@@ -132,7 +132,9 @@ impl Db {
         };
         let pool = Pool::builder()
             .max_size(max_size)
-            .min_idle(Some(1))
+            // Connections open on demand: a background thread opening one while a short CLI
+            // command exits crashed libpq's TLS cleanup now and then.
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(5))
             // No "SELECT 1" round trip per checkout: a connection that broke (database
             // restarted) fails one request, is seen as broken and replaced.

@@ -1,4 +1,3 @@
-DROP INDEX users_role;
 DROP INDEX topics_list;
 DROP INDEX topics_category_list;
 CREATE INDEX topics_bumped ON topics(bumped_at DESC, id DESC);

@@ -4,5 +4,3 @@ DROP INDEX topics_bumped;
 DROP INDEX topics_category_bumped;
 CREATE INDEX topics_list ON topics(pinned, bumped_at DESC, id DESC);
 CREATE INDEX topics_category_list ON topics(category_id, pinned, bumped_at DESC, id DESC);
--- "Is there an admin yet?" is asked on the home page.
-CREATE INDEX users_role ON users(role);

@@ -1,0 +1,375 @@
+#!/usr/bin/env bash
+# Townhall load suite (see BENCHMARKS.md).
+#
+#   benches/load.sh                      # SQLite: generates bench-data/…db on first use
+#   TOWNHALL_DATABASE_URL=postgres://postgres@127.0.0.1:5432/townhall_bench benches/load.sh
+#   benches/load.sh sqlite://path/to/existing.db
+#
+# Builds the release binary, seeds the database with `townhall seed-bench` when it has no
+# users, starts the server, measures start-up (exec to /healthz 200), runs wrk against the
+# main pages at 1 and 64 connections and the write paths, and prints a markdown table that
+# is also written to bench-results/latest.md.
+#
+# Environment (all optional):
+#   DURATION=10            seconds per wrk run
+#   CONNECTIONS="1 64"     connection counts for the read tests and login
+#   WRITE_CONNECTIONS=8    connections for the reply test
+#   BENCH_USERS=20000 BENCH_TOPICS=100000 BENCH_POSTS=1000000 BENCH_SEED=42
+#   BENCH_PAGE=1000        which category page to read through the keyset cursor
+#   BENCH_PORT=18080       where the server listens (127.0.0.1 only)
+#   ACCEPT_ENCODING=gzip   sent with every read request, as browsers do ("" for none)
+#   TOWNHALL_LOG=warn      server log filter (info logs every request)
+#   SKIP_BUILD=1           use target/release/townhall as it is
+#   SETTLE=5               seconds to wait after start-up before measuring
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=$ROOT/target/release/townhall
+
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-"1 64"}
+WRITE_CONNECTIONS=${WRITE_CONNECTIONS:-8}
+BENCH_USERS=${BENCH_USERS:-20000}
+BENCH_TOPICS=${BENCH_TOPICS:-100000}
+BENCH_POSTS=${BENCH_POSTS:-1000000}
+BENCH_SEED=${BENCH_SEED:-42}
+BENCH_PAGE=${BENCH_PAGE:-1000}
+PORT=${BENCH_PORT:-18080}
+ACCEPT_ENCODING=${ACCEPT_ENCODING-gzip}
+RESULTS=$ROOT/bench-results # latest.md only; scratch (logs, raw wrk output) goes to bench-data
+SCRATCH=$ROOT/bench-data
+PASSWORD=bench-password
+STAFF_USER=bench33 # every 33rd generated user is staff (see src/benchseed.rs)
+MEMBER_USER=bench1
+
+DEFAULT_DB="sqlite://bench-data/bench-u${BENCH_USERS}-t${BENCH_TOPICS}-p${BENCH_POSTS}-s${BENCH_SEED}.db"
+DB_URL=${1:-${TOWNHALL_DATABASE_URL:-$DEFAULT_DB}}
+BASE=http://127.0.0.1:$PORT
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "load.sh: $*"; exit 1; }
+
+# ---- tools ---------------------------------------------------------------------------
+APT_UPDATED=
+need() { # command package
+    command -v "$1" >/dev/null 2>&1 && return
+    log "installing $2 (apt-get)"
+    if [ -z "$APT_UPDATED" ]; then apt-get update -qq >/dev/null; APT_UPDATED=1; fi
+    apt-get install -y -qq "$2" >/dev/null || die "cannot install $2; install it and retry"
+}
+need wrk wrk
+need curl curl
+case $DB_URL in
+    sqlite://*) BACKEND=sqlite; need sqlite3 sqlite3 ;;
+    postgres://* | postgresql://*) BACKEND=postgres; need psql postgresql-client ;;
+    *) die "TOWNHALL_DATABASE_URL must be sqlite://PATH or postgres://USER@HOST/DB, not $DB_URL" ;;
+esac
+
+# One query, one value per line, columns separated by '|'.
+sql() {
+    if [ "$BACKEND" = sqlite ]; then
+        sqlite3 -batch -noheader "${DB_URL#sqlite://}" "$1"
+    else
+        psql "$DB_URL" -qAtX -v ON_ERROR_STOP=1 -c "$1"
+    fi
+}
+
+mkdir -p "$RESULTS" "$SCRATCH/raw"
+KEY=$(printf '%s' "$DB_URL" | tr -c 'A-Za-z0-9' '_' | cut -c1-80)
+DATA_DIR=$SCRATCH/data-$KEY
+WORK=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# ---- build ---------------------------------------------------------------------------
+if [ -z "${SKIP_BUILD:-}" ]; then
+    log "building the release binary (cargo build --release)"
+    cargo build --release >&2
+fi
+[ -x "$BIN" ] || die "$BIN is missing"
+
+# ---- database ------------------------------------------------------------------------
+export TOWNHALL_DATABASE_URL=$DB_URL
+if [ "$BACKEND" = postgres ]; then
+    DB_NAME=${DB_URL##*/}
+    DB_NAME=${DB_NAME%%\?*}
+    ADMIN_URL=${DB_URL%/*}/postgres
+    if [ -z "$(psql "$ADMIN_URL" -qAtX -c "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" ]; then
+        log "creating PostgreSQL database $DB_NAME"
+        psql "$ADMIN_URL" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$DB_NAME\"" >/dev/null
+    fi
+fi
+# Short CLI commands against PostgreSQL sometimes die with SIGSEGV (exit 139) at exit, after
+# their work is done: OpenSSL's exit handler races the connection pool's background thread
+# (see BENCHMARKS.md, "Known problems"). Retry those, and judge seed-bench by its output.
+cli_retry() {
+    local try rc
+    for try in 1 2 3; do
+        rc=0
+        "$BIN" "$@" || rc=$?
+        [ "$rc" = 139 ] || return "$rc"
+        log "townhall $1 crashed at exit (SIGSEGV); retrying"
+    done
+    return "$rc"
+}
+cli_retry migrate >/dev/null
+USERS_NOW=$(sql "SELECT COUNT(*) FROM users")
+if [ "$USERS_NOW" = 0 ]; then
+    log "seeding: $BENCH_USERS users, $BENCH_TOPICS topics, $BENCH_POSTS posts (seed $BENCH_SEED)"
+    "$BIN" seed-bench --users "$BENCH_USERS" --topics "$BENCH_TOPICS" \
+        --posts "$BENCH_POSTS" --seed "$BENCH_SEED" | tee "$SCRATCH/seed-$KEY.log" >&2 || true
+    grep -q '^seed-bench done' "$SCRATCH/seed-$KEY.log" || die "seed-bench failed; see $SCRATCH/seed-$KEY.log"
+    rm -rf "$DATA_DIR" # a new database needs a new search index
+fi
+export TOWNHALL_DATA_DIR=$DATA_DIR
+mkdir -p "$DATA_DIR"
+# Build the search index up front (when this build has one) so that the server does not
+# index a million posts in the background while it is being measured.
+if "$BIN" --help 2>/dev/null | grep '^ *reindex' >/dev/null && [ ! -d "$DATA_DIR/search" ]; then
+    log "building the search index (townhall reindex)"
+    cli_retry reindex >&2
+fi
+
+# ---- server --------------------------------------------------------------------------
+if curl -s -o /dev/null "$BASE/healthz"; then
+    die "something already listens on 127.0.0.1:$PORT; set BENCH_PORT"
+fi
+export TOWNHALL_BIND=127.0.0.1:$PORT
+# The login test sends each request from its own client address (X-Forwarded-For), as many
+# real visitors behind a proxy would; otherwise it would measure the per-address limit.
+export TOWNHALL_TRUST_PROXY=true
+export TOWNHALL_LOG=${TOWNHALL_LOG:-warn}
+SERVER_LOG=$SCRATCH/server.log
+START_NS=$(date +%s%N)
+"$BIN" serve >"$SERVER_LOG" 2>&1 &
+SERVER_PID=$!
+until [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/healthz")" = 200 ]; do
+    kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$SERVER_LOG" >&2; die "the server exited"; }
+    if [ $(( ($(date +%s%N) - START_NS) / 1000000000 )) -gt 300 ]; then die "no /healthz after 300 s"; fi
+    sleep 0.005
+done
+STARTUP_MS=$(( ($(date +%s%N) - START_NS) / 1000000 ))
+log "server up in $STARTUP_MS ms (pid $SERVER_PID)"
+# Let the event followers (notifications, search) catch up with whatever the last run wrote.
+sleep "${SETTLE:-5}"
+
+# ---- what to request -----------------------------------------------------------------
+if [ "$BACKEND" = sqlite ]; then
+    MICROS="CAST(strftime('%s', bumped_at) AS INTEGER) * 1000000 + CASE WHEN instr(bumped_at, '.') > 0 THEN CAST(substr(substr(bumped_at, instr(bumped_at, '.') + 1) || '000000', 1, 6) AS INTEGER) ELSE 0 END"
+else
+    MICROS="(EXTRACT(EPOCH FROM bumped_at) * 1000000)::bigint"
+fi
+LISTED="deleted_at IS NULL AND NOT pinned AND NOT unlisted"
+STYLE=$(curl -s "$BASE/" | grep -o '/assets/[^"]*\.css' | awk 'NR == 1')
+[ -n "$STYLE" ] || die "no stylesheet link on the home page"
+IFS='|' read -r LONG LONG_REPLIES <<<"$(sql "SELECT '/t/' || slug || '/' || id, reply_count FROM topics WHERE reply_count >= 1000 AND deleted_at IS NULL ORDER BY reply_count = 1249 DESC, reply_count, id LIMIT 1")"
+FIFTY=$(sql "SELECT '/t/' || slug || '/' || id FROM topics WHERE reply_count = 50 AND deleted_at IS NULL ORDER BY id LIMIT 1")
+[ -n "$LONG" ] || die "no topic with 1,000+ replies (seed with more posts)"
+[ -n "$FIFTY" ] || die "no topic with 50 replies (seed with more posts)"
+IFS='|' read -r CAT_ID CAT_SLUG CAT_TOPICS <<<"$(sql "SELECT category_id, (SELECT slug FROM categories c WHERE c.id = category_id), COUNT(*) FROM topics WHERE $LISTED GROUP BY category_id ORDER BY COUNT(*) DESC LIMIT 1")"
+CAT_PAGES=$(( (CAT_TOPICS + 29) / 30 ))
+PAGE=$BENCH_PAGE
+if [ "$PAGE" -gt "$CAT_PAGES" ]; then
+    log "category /c/$CAT_SLUG has only $CAT_PAGES pages: reading page $CAT_PAGES instead of $PAGE"
+    PAGE=$CAT_PAGES
+fi
+if [ "$PAGE" -gt 1 ]; then
+    # The ?before= cursor of page N is the (bumped_at, id) of the last topic on page N-1.
+    CURSOR=$(sql "SELECT ($MICROS) || '-' || id FROM topics WHERE category_id = $CAT_ID AND $LISTED ORDER BY bumped_at DESC, id DESC LIMIT 1 OFFSET $(( (PAGE - 1) * 30 - 1 ))")
+    CAT_DEEP="/c/$CAT_SLUG?before=$CURSOR"
+else
+    CAT_DEEP="/c/$CAT_SLUG"
+fi
+REPLY_TOPICS=$(sql "SELECT id FROM topics WHERE deleted_at IS NULL AND NOT locked AND reply_count < 40 ORDER BY bumped_at DESC, id DESC LIMIT 200" | tr '\n' ' ')
+
+# ---- sessions ------------------------------------------------------------------------
+# Logs in through the form like a browser; prints the session cookie value.
+login() {
+    local jar=$WORK/jar-$1 page=$WORK/login-$1.html csrf status
+    curl -s -c "$jar" -b "$jar" -o "$page" "$BASE/login"
+    csrf=$(grep -o 'name="csrf" value="[^"]*"' "$page" | awk 'NR == 1' | sed 's/.*value="//; s/"$//')
+    status=$(curl -s -c "$jar" -b "$jar" -o /dev/null -w '%{http_code}' \
+        --data-urlencode "csrf=$csrf" --data-urlencode "username=$1" \
+        --data-urlencode "password=$PASSWORD" --data-urlencode "next=/" "$BASE/login")
+    [ "$status" = 303 ] || die "logging in as $1 answered $status"
+    awk '$6 == "townhall_session" { print $7 }' "$jar"
+}
+MEMBER_SESSION=$(login "$MEMBER_USER")
+STAFF_SESSION=$(login "$STAFF_USER")
+STAFF_CSRF=$(curl -s -b "townhall_session=$STAFF_SESSION" "$BASE$FIFTY" |
+    grep -o 'name="csrf" value="[^"]*"' | awk 'NR == 1' | sed 's/.*value="//; s/"$//')
+[ -n "$STAFF_CSRF" ] || die "no CSRF token on the topic page for $STAFF_USER"
+# The anonymous CSRF token for the login test: cookie and form field must match.
+ANON_CSRF=$(curl -s -D - -o /dev/null "$BASE/login" | tr -d '\r' |
+    sed -n 's/^[Ss]et-[Cc]ookie: townhall_csrf=\([^;]*\).*/\1/p' | awk 'NR == 1')
+[ -n "$ANON_CSRF" ] || die "no anonymous CSRF cookie from /login"
+
+cat >"$WORK/login.lua" <<'LUA'
+-- POST /login as a different bench user each time, from a different client address.
+local next_id = 0
+function setup(thread)
+   thread:set("id", next_id)
+   next_id = next_id + 1
+end
+function init(args)
+   csrf, first, last = args[1], tonumber(args[2]), tonumber(args[3])
+   counter = id * 7919
+end
+function request()
+   counter = counter + 1
+   local n = first + counter % (last - first)
+   local ip = string.format("10.%d.%d.%d", math.floor(counter / 65536) % 256,
+      math.floor(counter / 256) % 256, counter % 256)
+   return wrk.format("POST", "/login", {
+      ["Content-Type"] = "application/x-www-form-urlencoded",
+      ["Cookie"] = "townhall_csrf=" .. csrf,
+      ["X-Forwarded-For"] = ip,
+   }, "csrf=" .. csrf .. "&username=bench" .. n .. "&password=bench-password&next=%2F")
+end
+LUA
+cat >"$WORK/reply.lua" <<'LUA'
+-- POST a reply (with the session's CSRF token) to one of the given topics, round robin.
+local next_id = 0
+function setup(thread)
+   thread:set("id", next_id)
+   next_id = next_id + 1
+end
+function init(args)
+   csrf, cookie = args[1], args[2]
+   topics = {}
+   for i = 3, #args do topics[#topics + 1] = args[i] end
+   counter = id * 7919
+end
+local text = "Thanks+for+the+report.+We+restarted+the+%60nginx%60+worker+on+your+server+and+"
+   .. "flushed+the+DNS+cache%3A%0A%0A1.+Clear+your+browser+cache%0A2.+Reload+the+page%0A3.+"
+   .. "Check+that+the+SSL+certificate+shows+the+new+expiry+date%0A%0AIf+the+timeout+comes+"
+   .. "back%2C+send+us+the+exact+time.+Reference+"
+function request()
+   counter = counter + 1
+   local topic = topics[counter % #topics + 1]
+   return wrk.format("POST", "/t/" .. topic .. "/reply", {
+      ["Content-Type"] = "application/x-www-form-urlencoded",
+      ["Cookie"] = cookie,
+   }, "csrf=" .. csrf .. "&raw=" .. text .. counter .. ".")
+end
+LUA
+
+# ---- measuring -----------------------------------------------------------------------
+ROWS=()
+declare -A STATIC_RPS=()
+declare -A CHECKED=()
+
+# Fails loudly when a page does not answer 200 before it is measured.
+check_page() { # path [cookie]
+    local key="$1|${2:-}" code
+    [ -n "${CHECKED[$key]:-}" ] && return
+    code=$(curl -s -o /dev/null -w '%{http_code}' ${2:+-b "$2"} "$BASE$1")
+    [ "$code" = 200 ] || die "GET $1 answered $code; see $SERVER_LOG"
+    CHECKED[$key]=1
+}
+
+# run_wrk LABEL KIND CONNECTIONS URL [wrk args...]; KIND is static, page or write.
+run_wrk() {
+    local label=$1 kind=$2 conns=$3 url=$4
+    shift 4
+    local threads=$(( conns < 2 ? 1 : 2 ))
+    local file
+    file=$SCRATCH/raw/$(printf '%s-c%s' "$label" "$conns" | tr -c 'A-Za-z0-9-' '_').txt
+    log "wrk: $label, $conns connection(s), ${DURATION}s"
+    # wrk takes options after the URL too; script arguments follow "--" at the very end.
+    wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout 10s --latency "$url" "$@" >"$file" 2>&1 || true
+    local rps p50 p99 non sock
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$file")
+    p50=$(awk '$1 == "50%" { print $2 }' "$file")
+    p99=$(awk '$1 == "99%" { print $2 }' "$file")
+    non=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$file")
+    sock=$(awk '/Socket errors/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i } END { print s + 0 }' "$file")
+    rps=${rps:-0}
+    if [ "$kind" = static ]; then STATIC_RPS[$conns]=$rps; fi
+    ROWS+=("$label|$conns|$rps|${p50:--}|${p99:--}|$(( ${non:-0} + ${sock:-0} ))|$kind")
+}
+
+read_test() { # label path [cookie]
+    local label=$1 path=$2 cookie=${3:-} c
+    check_page "$path" "$cookie"
+    for c in $CONNECTIONS; do
+        local args=()
+        [ -n "$ACCEPT_ENCODING" ] && args+=(-H "Accept-Encoding: $ACCEPT_ENCODING")
+        [ -n "$cookie" ] && args+=(-H "Cookie: $cookie")
+        run_wrk "$label" page "$c" "$BASE$path" "${args[@]}"
+    done
+}
+
+vm() { awk -v k="$1:" '$1 == k { printf "%.0f", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
+
+for c in $CONNECTIONS $WRITE_CONNECTIONS; do
+    [ -n "${STATIC_RPS[$c]:-}" ] || run_wrk "static asset (baseline)" static "$c" "$BASE$STYLE"
+done
+read_test "/healthz" /healthz
+read_test "/ (home)" /
+read_test "/latest" /latest
+read_test "/c/$CAT_SLUG page 1" "/c/$CAT_SLUG"
+read_test "/c/$CAT_SLUG page $PAGE (keyset)" "$CAT_DEEP"
+read_test "topic, 50 replies" "$FIFTY"
+read_test "topic, 50 replies, logged in" "$FIFTY" "townhall_session=$MEMBER_SESSION"
+read_test "topic, $LONG_REPLIES replies, page 1" "$LONG"
+read_test "topic, same, ?page=last" "$LONG?page=last"
+READ_HWM=$(vm VmHWM)
+
+for c in $CONNECTIONS; do
+    run_wrk "POST /login (argon2)" write "$c" "$BASE" -s "$WORK/login.lua" -- "$ANON_CSRF" 100 "$BENCH_USERS"
+done
+LOCKED_BEFORE=$(grep -ci 'database is locked' "$SERVER_LOG" || true)
+POSTS_BEFORE=$(sql "SELECT COUNT(*) FROM posts")
+run_wrk "POST reply ($STAFF_USER, staff)" write "$WRITE_CONNECTIONS" "$BASE" -s "$WORK/reply.lua" -- \
+    "$STAFF_CSRF" "townhall_session=$STAFF_SESSION" $REPLY_TOPICS
+POSTS_AFTER=$(sql "SELECT COUNT(*) FROM posts")
+LOCKED=$(( $(grep -ci 'database is locked' "$SERVER_LOG" || true) - LOCKED_BEFORE ))
+SERVER_ERRORS=$(grep -ci ' ERROR ' "$SERVER_LOG" || true)
+END_HWM=$(vm VmHWM)
+END_RSS=$(vm VmRSS)
+
+# ---- report --------------------------------------------------------------------------
+if [ "$BACKEND" = sqlite ]; then
+    DB_SIZE=$(du -h "${DB_URL#sqlite://}" | cut -f1)
+else
+    DB_SIZE=$(sql "SELECT pg_size_pretty(pg_database_size(current_database()))")
+fi
+CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+RAM=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+{
+    echo "## Load test, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "- machine: $(nproc) cores ($CPU), $RAM RAM; wrk runs on the same cores as the server"
+    echo "- database: $BACKEND ($(printf '%s' "$DB_URL" | sed 's#//[^@/]*@#//#')), $DB_SIZE;" \
+        "$(sql "SELECT COUNT(*) FROM users") users, $(sql "SELECT COUNT(*) FROM topics") topics, $POSTS_AFTER posts"
+    echo "- ${DURATION} s per run; read requests send Accept-Encoding: ${ACCEPT_ENCODING:-none}; server log level $TOWNHALL_LOG"
+    echo "- start-up (exec to /healthz 200): $STARTUP_MS ms"
+    echo "- peak RSS (VmHWM): $READ_HWM MiB after the read tests, $END_HWM MiB at the end (RSS now $END_RSS MiB)"
+    echo "- reply test: $(( POSTS_AFTER - POSTS_BEFORE )) replies stored; 'database is locked' in the server log: $LOCKED; ERROR lines in the log: $SERVER_ERRORS"
+    echo
+    echo "| endpoint | conns | req/s | p50 | p99 | errors | vs static |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    for row in "${ROWS[@]}"; do
+        IFS='|' read -r label conns rps p50 p99 errors kind <<<"$row"
+        static=${STATIC_RPS[$conns]:-}
+        if [ "$kind" = static ] || [ -z "$static" ] || [ "$static" = 0 ]; then
+            ratio="—"
+        else
+            ratio=$(awk -v a="$rps" -v b="$static" 'BEGIN { printf "%.3f", a / b }')
+        fi
+        rps=$(awk -v r="$rps" 'BEGIN { printf "%.0f", r }')
+        echo "| $label | $conns | $rps | $p50 | $p99 | $errors | $ratio |"
+    done
+    echo
+    echo "errors = non-2xx/3xx responses + socket errors; vs static = req/s divided by the static"
+    echo "asset's req/s at the same connection count. Raw wrk output: bench-data/raw/."
+} | tee "$RESULTS/latest.md"
