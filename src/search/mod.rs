@@ -32,8 +32,11 @@ use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDoc
 
 use crate::error::AppError;
 
-/// Candidates scored per query: bounds the work whatever the query matches.
-const CANDIDATES: usize = 300;
+/// Candidates scored per query for a results page: bounds the work whatever the query
+/// matches (facet counts cover these candidates).
+fn candidates_for(page: usize) -> usize {
+    (page * PER_PAGE * 4).clamp(80, 400)
+}
 pub const PER_PAGE: usize = 10;
 const MAX_PAGES: usize = 10;
 
@@ -312,10 +315,11 @@ impl SearchIndex {
             }
         }
         let query = build_query(&parsed, &f, &analyzer, false);
-        let mut candidates = collect(&searcher, &*query)?;
+        let limit = candidates_for(page);
+        let mut candidates = collect(&searcher, &*query, limit)?;
         if distinct_topics(&candidates) < 3 && !parsed.words.is_empty() {
             let fuzzy = build_query(&parsed, &f, &analyzer, true);
-            let more = collect(&searcher, &*fuzzy)?;
+            let more = collect(&searcher, &*fuzzy, limit)?;
             if distinct_topics(&more) > distinct_topics(&candidates) {
                 candidates = more;
                 results.fuzzy = true;
@@ -365,7 +369,7 @@ impl SearchIndex {
         let f = generation.fields;
         let analyzer = |t: &str, text: &str| analyze(&generation.index, t, text);
         let query = build_query(&parsed, &f, &analyzer, false);
-        let groups = group_by_topic(collect(&searcher, &*query)?);
+        let groups = group_by_topic(collect(&searcher, &*query, candidates_for(1))?);
         let mut hits = Vec::new();
         for c in groups
             .into_iter()
@@ -573,9 +577,13 @@ fn snippet_query(p: &ParsedQuery, f: &Fields, analyze: &Analyzer) -> Box<dyn Que
 
 /// Top candidates by BM25 (top-k with block-max pruning), then re-ranked by what makes an
 /// answer likely: an accepted answer, a solved topic, a staff reply, the question itself, recency.
-fn collect(searcher: &Searcher, query: &dyn Query) -> Result<Vec<Candidate>, AppError> {
+fn collect(
+    searcher: &Searcher,
+    query: &dyn Query,
+    limit: usize,
+) -> Result<Vec<Candidate>, AppError> {
     let top = searcher
-        .search(query, &TopDocs::with_limit(CANDIDATES))
+        .search(query, &TopDocs::with_limit(limit))
         .map_err(|e| AppError::Internal(format!("search: {e}")))?;
     let now = chrono::Utc::now().timestamp();
     let mut out = Vec::with_capacity(top.len());
