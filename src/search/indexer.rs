@@ -233,22 +233,7 @@ pub fn reindex(db: &Db, data_dir: &Path) -> anyhow::Result<(usize, String)> {
     let name = format!("index-{}", chrono::Utc::now().timestamp_millis());
     let generation = Generation::open_or_create(&dir, &name)?;
     let mut writer = writer(&generation)?;
-    // Events after this id are applied by the live indexer once it adopts this index;
-    // re-applying one whose effect the scan already saw is harmless.
-    let start_event = db.read_sync(db::events::last_id)?;
-    let mut after = 0;
-    let mut topics = 0;
-    loop {
-        let ids = db.read_sync(|conn| sq::topic_ids_after(conn, after, 500))?;
-        let Some(last) = ids.last().copied() else {
-            break;
-        };
-        after = last;
-        for t in db.read_sync(|conn| sq::topics_for_index(conn, &ids))? {
-            add_topic(&generation.fields, &writer, &t)?;
-            topics += 1;
-        }
-    }
+    let (start_event, topics) = bulk_load(db, &generation.fields, &writer)?;
     commit_through(&mut writer, start_event)?;
     writer.wait_merging_threads()?;
     write_pointer(&dir, &name)?;

@@ -16,14 +16,6 @@ fn topic_url(slug: &str, id: i64) -> String {
     format!("/t/{slug}/{id}")
 }
 
-fn html_unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
 /// The `<article>` of post `post_id` on a topic page.
 fn article(body: &str, post_id: i64) -> &str {
     let marker = format!("id=\"p-{post_id}\"");
@@ -68,7 +60,7 @@ fn next_link(body: &str) -> Option<String> {
     let start = body[..at].rfind("<a ")?;
     let tag = &body[start..at + body[at..].find('>')?];
     let h = tag.find("href=\"")? + 6;
-    Some(html_unescape(&tag[h..h + tag[h..].find('"')?]))
+    Some(crate::support::unescape(&tag[h..h + tag[h..].find('"')?]))
 }
 
 /// The text of the textarea `name` (HTML-unescaped).
@@ -80,7 +72,7 @@ fn textarea(body: &str, name: &str) -> String {
     let start = body[..at].rfind("<textarea").expect("<textarea");
     let open_end = start + body[start..].find('>').unwrap() + 1;
     let close = open_end + body[open_end..].find("</textarea>").unwrap();
-    html_unescape(&body[open_end..close])
+    crate::support::unescape(&body[open_end..close])
 }
 
 /// The `value` of the input named `name` (HTML-unescaped).
@@ -92,7 +84,7 @@ fn input_value(body: &str, name: &str) -> String {
     let start = body[..at].rfind("<input").expect("<input");
     let tag = &body[start..start + body[start..].find('>').unwrap()];
     let v = tag.find("value=\"").expect("value") + 7;
-    html_unescape(&tag[v..v + tag[v..].find('"').unwrap()])
+    crate::support::unescape(&tag[v..v + tag[v..].find('"').unwrap()])
 }
 
 fn meta_content(body: &str, attr: &str) -> Option<String> {
@@ -100,7 +92,7 @@ fn meta_content(body: &str, attr: &str) -> Option<String> {
     let start = body[..at].rfind("<meta")?;
     let tag = &body[start..at + body[at..].find('>')?];
     let c = tag.find("content=\"")? + 9;
-    Some(html_unescape(&tag[c..c + tag[c..].find('"')?]))
+    Some(crate::support::unescape(&tag[c..c + tag[c..].find('"')?]))
 }
 
 /// Number of unread notifications the header shows (0 when it shows none).
@@ -137,7 +129,7 @@ fn notifications(c: &Client) -> Vec<Notice> {
             Notice {
                 id,
                 unread: item.starts_with(" class=\"unread\""),
-                text: html_unescape(&item[t..t + item[t..].find("</a>").unwrap()]),
+                text: crate::support::unescape(&item[t..t + item[t..].find("</a>").unwrap()]),
             }
         })
         .collect()

@@ -25,7 +25,7 @@ pub fn save_settings(admin: &Client, changes: &[(&str, &str)]) -> crate::support
     ];
     let mut fields: Vec<(String, String)> = names
         .iter()
-        .map(|n| (n.to_string(), html_unescape(&current(n))))
+        .map(|n| (n.to_string(), crate::support::unescape(&current(n))))
         .collect();
     fields.push(("theme".into(), "default".into()));
     for (k, v) in changes {
@@ -38,13 +38,6 @@ pub fn save_settings(admin: &Client, changes: &[(&str, &str)]) -> crate::support
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     admin.post_form("/admin/settings", &borrowed)
-}
-
-fn html_unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 #[test]

@@ -678,3 +678,13 @@ pub fn assert_well_formed_xml(xml: &str) {
     assert!(stack.is_empty(), "unclosed elements: {stack:?}");
     assert_eq!(roots, 1, "an XML document has exactly one root element");
 }
+
+/// Decodes the entities that HTML and XML escaping produce (what maud writes in attributes).
+pub fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&apos;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}

@@ -435,14 +435,6 @@ impl Checker {
     }
 }
 
-fn xml_unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-}
-
 // ---- the test ------------------------------------------------------------------------------
 
 /// A logged-in client that reuses one CSRF token for many posts.
@@ -790,7 +782,7 @@ fn no_payload_survives_as_markup_anywhere_it_is_shown() {
             let end = rest.find("</content>").unwrap();
             checker.check(
                 &format!("{feed} entry content"),
-                &xml_unescape(&rest[..end]),
+                &crate::support::unescape(&rest[..end]),
                 &counts(""),
             );
         }
