@@ -233,6 +233,17 @@ pub fn tags_of(conn: &mut DbConn, topic_ids: &[i64]) -> Result<Vec<(i64, String)
         .load(conn)?)
 }
 
+/// One topic's tag names. Not `tags_of(&[id])`: a statement with `IN (…)` is prepared anew
+/// on every run, this one stays in the statement cache.
+pub fn tags_of_topic(conn: &mut DbConn, topic_id: i64) -> Result<Vec<String>, AppError> {
+    Ok(topic_tags::table
+        .inner_join(tags::table)
+        .filter(topic_tags::topic_id.eq(topic_id))
+        .order(tags::name.asc())
+        .select(tags::name)
+        .load(conn)?)
+}
+
 pub fn topic(conn: &mut DbConn, id: i64) -> Result<Option<TopicRow>, AppError> {
     Ok(topics::table
         .find(id)

@@ -321,3 +321,27 @@ pub fn count_queries<T>(f: impl FnOnce() -> T) -> (T, u64) {
     let value = f();
     (value, QUERIES.with(|q| q.get()) - before)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// See `.cargo/config.toml`: without this option the bundled SQLite re-prepares every
+    /// statement that binds a LIMIT, each time it runs.
+    #[test]
+    fn sqlite_plans_ignore_bound_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).unwrap();
+        let used: i32 = db
+            .read_sync(|c| {
+                Ok(
+                    diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>(
+                        "sqlite_compileoption_used('ENABLE_QPSG')",
+                    ))
+                    .get_result(c)?,
+                )
+            })
+            .unwrap();
+        assert_eq!(used, 1, "SQLite was built without SQLITE_ENABLE_QPSG");
+    }
+}

@@ -308,10 +308,7 @@ pub fn topic_page(
             },
             None => None,
         };
-        let tags = q::tags_of(conn, &[topic.id])?
-            .into_iter()
-            .map(|(_, n)| n)
-            .collect();
+        let tags = q::tags_of_topic(conn, topic.id)?;
         let (liked, watch_level) = match viewer_id {
             Some(uid) => {
                 let ids: Vec<i64> = posts.iter().map(|p| p.post.id).collect();
