@@ -155,7 +155,11 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 )
             })?;
             let snapshot = Snapshot::new(settings::load(&db)?);
-            crate::followers::spawn(db.clone(), snapshot.clone())?;
+            let pages = std::sync::Arc::new(web::page_cache::PageCache::default());
+            crate::followers::spawn(db.clone(), snapshot.clone(), {
+                let pages = pages.clone();
+                Box::new(move |events| pages.note_events(events))
+            })?;
             let search = crate::search::SearchIndex::open(&config.data_dir)?;
             crate::search::spawn_indexer(db.clone(), search.clone())?;
             let state = AppState {
@@ -167,6 +171,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 search,
                 deflection: Default::default(),
                 related: Default::default(),
+                pages,
             };
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
             actix_web::rt::System::new().block_on(web::serve(state))?;

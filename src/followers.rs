@@ -11,17 +11,21 @@ const POLL_EVERY: Duration = Duration::from_millis(250);
 const BATCH: i64 = 500;
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
 
+/// Told about every batch of new events, after the follower has applied it (the web layer
+/// empties its page cache).
+pub type OnEvents = Box<dyn Fn(&[db::events::Event]) + Send>;
+
 /// Starts the follower thread; it begins after the newest event, since start-up already
 /// loaded the current state.
-pub fn spawn(db: Db, snapshot: Snapshot) -> std::io::Result<()> {
+pub fn spawn(db: Db, snapshot: Snapshot, on_events: OnEvents) -> std::io::Result<()> {
     let start = db.read_sync(db::events::last_id).unwrap_or(0);
     std::thread::Builder::new()
         .name("event-follower".into())
-        .spawn(move || follow(db, snapshot, start))?;
+        .spawn(move || follow(db, snapshot, start, on_events))?;
     Ok(())
 }
 
-fn follow(db: Db, snapshot: Snapshot, mut last: i64) {
+fn follow(db: Db, snapshot: Snapshot, mut last: i64, on_events: OnEvents) {
     let mut last_housekeeping = Instant::now();
     // Events written while no node ran still need their notifications.
     let mut notify = true;
@@ -48,6 +52,9 @@ fn follow(db: Db, snapshot: Snapshot, mut last: i64) {
                         Ok(s) => snapshot.set(s),
                         Err(e) => tracing::warn!(error = %e, "could not reload settings"),
                     }
+                }
+                if !batch.is_empty() {
+                    on_events(&batch);
                 }
                 if batch.len() as i64 == BATCH {
                     continue; // more waiting: no sleep

@@ -8,6 +8,7 @@ pub mod feeds;
 pub mod forum;
 pub mod layout;
 pub mod notifications;
+pub mod page_cache;
 pub mod pages;
 pub mod posts;
 pub mod search;
@@ -43,6 +44,7 @@ pub struct AppState {
     pub search: crate::search::SearchIndex,
     pub deflection: crate::search::deflection::Recorded,
     pub related: RelatedCache,
+    pub pages: std::sync::Arc<page_cache::PageCache>,
 }
 
 /// "Related solved topics" per topic, recomputed at most every ten minutes: a topic page
@@ -209,6 +211,7 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
                 .app_data(web::PayloadConfig::new(MAX_FORM_BYTES))
                 .configure(configure)
                 .default_service(web::to(pages::not_found))
+                .wrap(actix_web::middleware::from_fn(page_cache::anonymous_pages))
                 .wrap(actix_web::middleware::from_fn(anon_csrf_cookie))
                 .wrap(actix_web::middleware::from_fn(error_pages))
                 .wrap(actix_web::middleware::from_fn(security_headers))

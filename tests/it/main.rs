@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod forum;
 mod html;
+mod page_cache;
 mod search;
 mod search_quality;
 mod shell;
