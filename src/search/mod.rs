@@ -115,6 +115,7 @@ pub struct Generation {
     pub index: Index,
     pub reader: IndexReader,
     pub fields: Fields,
+    columns: ColumnCache,
 }
 
 impl Generation {
@@ -133,6 +134,7 @@ impl Generation {
             index,
             reader,
             fields,
+            columns: ColumnCache::default(),
         })
     }
 
@@ -316,10 +318,10 @@ impl SearchIndex {
         }
         let query = build_query(&parsed, &f, &analyzer, false);
         let limit = candidates_for(page);
-        let mut candidates = collect(&searcher, &*query, limit)?;
+        let mut candidates = collect(&searcher, &generation.columns, &*query, limit)?;
         if distinct_topics(&candidates) < 3 && !parsed.words.is_empty() {
             let fuzzy = build_query(&parsed, &f, &analyzer, true);
-            let more = collect(&searcher, &*fuzzy, limit)?;
+            let more = collect(&searcher, &generation.columns, &*fuzzy, limit)?;
             if distinct_topics(&more) > distinct_topics(&candidates) {
                 candidates = more;
                 results.fuzzy = true;
@@ -369,7 +371,12 @@ impl SearchIndex {
         let f = generation.fields;
         let analyzer = |t: &str, text: &str| analyze(&generation.index, t, text);
         let query = build_query(&parsed, &f, &analyzer, false);
-        let groups = group_by_topic(collect(&searcher, &*query, candidates_for(1))?);
+        let groups = group_by_topic(collect(
+            &searcher,
+            &generation.columns,
+            &*query,
+            candidates_for(1),
+        )?);
         let mut hits = Vec::new();
         for c in groups
             .into_iter()
@@ -492,6 +499,19 @@ fn build_query(p: &ParsedQuery, f: &Fields, analyze: &Analyzer, fuzzy: bool) -> 
             }
         }
     }
+    let words_only = p.phrases.is_empty()
+        && p.excluded.is_empty()
+        && p.kind.is_none()
+        && p.category.is_none()
+        && p.tag.is_none()
+        && p.by.is_none()
+        && p.solved.is_none();
+    if words_only && !words.is_empty() {
+        // Just words: a flat union of term queries, which tantivy's top-k collector walks
+        // with block-max WAND, skipping blocks of documents that cannot reach the top. Any
+        // nesting (the same union under a Must) makes it score every matching document.
+        return Box::new(BooleanQuery::new(words));
+    }
     if !words.is_empty() {
         clauses.push((Occur::Must, Box::new(BooleanQuery::new(words))));
     }
@@ -579,6 +599,7 @@ fn snippet_query(p: &ParsedQuery, f: &Fields, analyze: &Analyzer) -> Box<dyn Que
 /// answer likely: an accepted answer, a solved topic, a staff reply, the question itself, recency.
 fn collect(
     searcher: &Searcher,
+    cache: &ColumnCache,
     query: &dyn Query,
     limit: usize,
 ) -> Result<Vec<Candidate>, AppError> {
@@ -587,14 +608,11 @@ fn collect(
         .map_err(|e| AppError::Internal(format!("search: {e}")))?;
     let now = chrono::Utc::now().timestamp();
     let mut out = Vec::with_capacity(top.len());
-    let mut columns: HashMap<u32, SegmentColumns> = HashMap::new();
+    let mut columns: HashMap<u32, Arc<SegmentColumns>> = HashMap::new();
     for (score, addr) in top {
-        let cols = match columns.entry(addr.segment_ord) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(SegmentColumns::open(
-                searcher.segment_reader(addr.segment_ord),
-            )?),
-        };
+        let cols = columns
+            .entry(addr.segment_ord)
+            .or_insert_with(|| cache.get(searcher.segment_reader(addr.segment_ord)));
         let doc = addr.doc_id;
         let u = |c: &Option<tantivy::columnar::Column<u64>>| {
             c.as_ref().and_then(|c| c.first(doc)).unwrap_or(0)
@@ -648,10 +666,34 @@ struct SegmentColumns {
     tags: Option<tantivy::columnar::StrColumn>,
 }
 
+/// Fast-field column handles per segment, opened once rather than on every query (opening
+/// them by name was ~9% of a search). Segments never change once written; entries for
+/// segments merged away are dropped when the map outgrows the live segments.
+#[derive(Default)]
+struct ColumnCache(std::sync::Mutex<HashMap<tantivy::index::SegmentId, Arc<SegmentColumns>>>);
+
+impl ColumnCache {
+    const MAX_ENTRIES: usize = 256;
+
+    fn get(&self, reader: &tantivy::SegmentReader) -> Arc<SegmentColumns> {
+        let id = reader.segment_id();
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = map.get(&id) {
+            return c.clone();
+        }
+        if map.len() >= Self::MAX_ENTRIES {
+            map.clear();
+        }
+        let cols = Arc::new(SegmentColumns::open(reader));
+        map.insert(id, cols.clone());
+        cols
+    }
+}
+
 impl SegmentColumns {
-    fn open(reader: &tantivy::SegmentReader) -> Result<SegmentColumns, AppError> {
+    fn open(reader: &tantivy::SegmentReader) -> SegmentColumns {
         let ff = reader.fast_fields();
-        Ok(SegmentColumns {
+        SegmentColumns {
             topic_id: ff.u64("topic_id").ok(),
             solved: ff.u64("solved").ok(),
             accepted: ff.u64("accepted").ok(),
@@ -660,7 +702,7 @@ impl SegmentColumns {
             kind: ff.str("kind").ok().flatten(),
             category: ff.str("category").ok().flatten(),
             tags: ff.str("tags").ok().flatten(),
-        })
+        }
     }
 
     fn str_values(&self, col: &Option<tantivy::columnar::StrColumn>, doc: u32) -> Vec<String> {
