@@ -310,13 +310,23 @@ pub fn first_posts(conn: &mut DbConn, topic_ids: &[i64]) -> Result<Vec<PostRow>,
 }
 
 /// Which of `post_ids` the user has liked.
-pub fn liked_by(conn: &mut DbConn, user_id: i64, post_ids: &[i64]) -> Result<Vec<i64>, AppError> {
-    if post_ids.is_empty() {
-        return Ok(Vec::new());
-    }
+/// Which posts numbered `from..=to` in a topic `user_id` has liked. The post range is a
+/// subquery rather than a list of ids: `IN (?, ?, …)` statements are prepared anew on every
+/// run, this one stays in the statement cache.
+pub fn liked_in_range(
+    conn: &mut DbConn,
+    user_id: i64,
+    topic_id: i64,
+    from: i32,
+    to: i32,
+) -> Result<Vec<i64>, AppError> {
+    let in_range = posts::table
+        .filter(posts::topic_id.eq(topic_id))
+        .filter(posts::post_number.between(from, to))
+        .select(posts::id);
     Ok(likes::table
         .filter(likes::user_id.eq(user_id))
-        .filter(likes::post_id.eq_any(post_ids))
+        .filter(likes::post_id.eq_any(in_range))
         .select(likes::post_id)
         .load(conn)?)
 }

@@ -310,13 +310,12 @@ pub fn topic_page(
         };
         let tags = q::tags_of_topic(conn, topic.id)?;
         let (liked, watch_level) = match viewer_id {
-            Some(uid) => {
-                let ids: Vec<i64> = posts.iter().map(|p| p.post.id).collect();
-                (
-                    q::liked_by(conn, uid, &ids)?.into_iter().collect(),
-                    q::topic_watch(conn, uid, topic.id)?,
-                )
-            }
+            Some(uid) => (
+                q::liked_in_range(conn, uid, topic.id, from, from + POSTS_PER_PAGE - 1)?
+                    .into_iter()
+                    .collect(),
+                q::topic_watch(conn, uid, topic.id)?,
+            ),
             None => (HashSet::new(), None),
         };
         let categories = if staff {
