@@ -13,8 +13,12 @@ use crate::db::search::{self as sq, TopicForIndex};
 use crate::db::{self, Db};
 use crate::error::AppError;
 
-/// The indexer's memory budget (tantivy splits it among its threads).
+/// Memory budget for building a whole index (a first build or `reindex`): bigger buffers
+/// mean fewer, larger segments and a faster build.
 pub const WRITER_HEAP_BYTES: usize = 64 * 1024 * 1024;
+/// Memory budget while following events: a batch is at most a few thousand posts, and the
+/// budget is resident memory of every server (tantivy's minimum is 15 MB).
+pub const FOLLOW_HEAP_BYTES: usize = 16 * 1024 * 1024;
 const EVENT_BATCH: i64 = 2000;
 const POLL: Duration = Duration::from_millis(150);
 
@@ -22,10 +26,10 @@ fn index_err(e: tantivy::TantivyError) -> AppError {
     AppError::Internal(format!("search index: {e}"))
 }
 
-fn writer(generation: &Generation) -> Result<IndexWriter<TantivyDocument>, AppError> {
+fn writer(generation: &Generation, heap: usize) -> Result<IndexWriter<TantivyDocument>, AppError> {
     generation
         .index
-        .writer_with_num_threads(1, WRITER_HEAP_BYTES)
+        .writer_with_num_threads(1, heap)
         .map_err(index_err)
 }
 
@@ -59,10 +63,10 @@ pub fn spawn_indexer(db: Db, index: SearchIndex) -> std::io::Result<()> {
 
 fn follow(db: &Db, index: &SearchIndex) -> Result<(), AppError> {
     let mut generation = index.live();
-    let mut writer = writer(&generation)?;
     let mut last = generation.applied_event();
     if last == 0 {
         // A new, empty index: reading the tables once beats replaying every event.
+        let mut writer = writer(&generation, WRITER_HEAP_BYTES)?;
         let (start_event, topics) = bulk_load(db, &generation.fields, &writer)?;
         commit_through(&mut writer, start_event)?;
         generation.reader.reload().map_err(index_err)?;
@@ -73,11 +77,12 @@ fn follow(db: &Db, index: &SearchIndex) -> Result<(), AppError> {
         );
         last = start_event;
     }
+    let mut writer = writer(&generation, FOLLOW_HEAP_BYTES)?;
     loop {
         if let Some(newer) = index.adopt_new_generation() {
             drop(writer);
             generation = newer;
-            writer = self::writer(&generation)?;
+            writer = self::writer(&generation, FOLLOW_HEAP_BYTES)?;
             last = generation.applied_event();
         }
         let batch = db.read_sync(|conn| db::events::after(conn, last, EVENT_BATCH))?;
@@ -232,7 +237,7 @@ pub fn reindex(db: &Db, data_dir: &Path) -> anyhow::Result<(usize, String)> {
     std::fs::create_dir_all(&dir)?;
     let name = format!("index-{}", chrono::Utc::now().timestamp_millis());
     let generation = Generation::open_or_create(&dir, &name)?;
-    let mut writer = writer(&generation)?;
+    let mut writer = writer(&generation, WRITER_HEAP_BYTES)?;
     let (start_event, topics) = bulk_load(db, &generation.fields, &writer)?;
     commit_through(&mut writer, start_event)?;
     writer.wait_merging_threads()?;
