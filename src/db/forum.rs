@@ -309,7 +309,6 @@ pub fn first_posts(conn: &mut DbConn, topic_ids: &[i64]) -> Result<Vec<PostRow>,
         .load(conn)?)
 }
 
-/// Which of `post_ids` the user has liked.
 /// Which posts numbered `from..=to` in a topic `user_id` has liked. The post range is a
 /// subquery rather than a list of ids: `IN (?, ?, …)` statements are prepared anew on every
 /// run, this one stays in the statement cache.

@@ -7,14 +7,10 @@ use serde_json::Value;
 
 use crate::support::{
     Client, Resp, Server, TestDb, assert_well_formed_xml, create_category, forum_with_category,
-    member, parse_topic_location, query_count, staff,
+    member, parse_topic_location, query_count, staff, topic_url,
 };
 
 // ---- helpers ----------------------------------------------------------------------------
-
-fn topic_url(slug: &str, id: i64) -> String {
-    format!("/t/{slug}/{id}")
-}
 
 /// The `<article>` of post `post_id` on a topic page.
 fn article(body: &str, post_id: i64) -> &str {

@@ -36,7 +36,7 @@ fn anonymous_pages_come_from_the_cache_until_something_changes() {
     let asker = member(&server, "cache_asker");
     let (slug, id) =
         asker.create_topic(&cat, "Where is the invoice archive", "Looking for it.", "");
-    let url = format!("/t/{slug}/{id}");
+    let url = topic_url(&slug, id);
 
     let anon = server.client();
     let first = anon.get(&url);
@@ -78,7 +78,7 @@ fn logged_in_people_never_get_a_cached_page() {
     let (_admin, cat) = forum_with_category(&server);
     let asker = member(&server, "cache_owner");
     let (slug, id) = asker.create_topic(&cat, "Cached for strangers only", "Body text.", "");
-    let url = format!("/t/{slug}/{id}");
+    let url = topic_url(&slug, id);
     let anon = server.client();
     cached(&anon, &url);
 
@@ -100,7 +100,7 @@ fn hidden_and_deleted_content_leaves_anonymous_pages_at_once() {
     let agent = staff(&db, &server, "cache_mod");
     let asker = member(&server, "cache_spammer");
     let (slug, id) = asker.create_topic(&cat, "Buy cheap followers here", "Spam body.", "");
-    let url = format!("/t/{slug}/{id}");
+    let url = topic_url(&slug, id);
     let anon = server.client();
     cached(&anon, &url);
 
@@ -123,7 +123,7 @@ fn a_write_on_one_node_reaches_anonymous_visitors_of_another() {
     let (_admin, cat) = forum_with_category(&node_a);
     let asker = member(&node_a, "cache_two_nodes");
     let (slug, id) = asker.create_topic(&cat, "Two nodes, one database", "Question.", "");
-    let url = format!("/t/{slug}/{id}");
+    let url = topic_url(&slug, id);
     let anon_b = node_b.client();
     cached(&anon_b, &url);
 

@@ -478,6 +478,11 @@ pub fn staff(db: &TestDb, server: &Server, username: &str) -> Client {
     c
 }
 
+/// A topic page's canonical path.
+pub fn topic_url(slug: &str, id: i64) -> String {
+    format!("/t/{slug}/{id}")
+}
+
 /// (slug, topic id, post id) from a "/t/{slug}/{id}[?post={post}#p-{post}]" location.
 pub fn parse_topic_location(location: &str) -> (String, i64, Option<i64>) {
     let rest = location
