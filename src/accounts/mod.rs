@@ -1,10 +1,15 @@
 //! Accounts: registration, credentials, roles and server-side sessions.
 
+mod devices;
 mod names;
 mod passwords;
+pub mod settings;
+mod throttle;
 
+pub use devices::USER_AGENT_MAX_CHARS;
 pub use names::{normalize_email, normalize_username, username_key};
 pub use passwords::{hash_password, verify_password};
+pub use throttle::FailedLogins;
 
 use chrono::NaiveDateTime;
 use serde::Serialize;
@@ -17,6 +22,17 @@ use crate::forms::FieldErrors;
 pub const SESSION_DAYS: i64 = 30;
 pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const PASSWORD_MAX_CHARS: usize = 256;
+/// A session's "last seen" time is written at most this often, so that page views by
+/// logged-in members do not each cost a write.
+pub const LAST_SEEN_EVERY_SECS: i64 = 300;
+
+/// The answer when an email address cannot be used because another account has it. It
+/// reads the same whether or not the address is known, and is not shown on the email field,
+/// so that the form does not tell anyone which addresses have accounts.
+pub const SIGN_UP_REFUSED: &str = "We could not create an account with these details. \
+    If you already have an account, log in instead.";
+pub const EMAIL_CHANGE_REFUSED: &str =
+    "We could not change your email to this address. Check it, or use another address.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -122,10 +138,8 @@ pub fn register(
             );
         }
         if db::users::email_key_taken(conn, &email_key)? {
-            errors.add(
-                "email",
-                "An account with this email already exists. Log in or reset your password.",
-            );
+            // Not a field error saying the address is registered: see SIGN_UP_REFUSED.
+            errors.add("form", SIGN_UP_REFUSED);
         }
         if !errors.is_empty() {
             return Ok(Err(errors));
@@ -163,7 +177,7 @@ pub fn register(
         // A concurrent registration won the race for the same name or email.
         Err(AppError::Db(e)) if db::is_unique_violation(&e) => {
             let mut errors = FieldErrors::default();
-            errors.add("username", "That username or email was just taken.");
+            errors.add("form", SIGN_UP_REFUSED);
             Ok(Err(errors))
         }
         Err(e) => Err(e),
@@ -232,14 +246,32 @@ pub struct NewSession {
     pub csrf: String,
 }
 
-pub fn start_session(db: &Db, user: &User) -> Result<NewSession, AppError> {
+/// Where a session is used from, as shown in the list of a member's sessions.
+#[derive(Debug, Clone, Default)]
+pub struct Device {
+    pub user_agent: String,
+    pub ip: Option<String>,
+}
+
+pub fn start_session(db: &Db, user: &User, device: &Device) -> Result<NewSession, AppError> {
     let token = crate::tokens::random_token();
     let csrf = crate::tokens::random_token();
     let hash = crate::tokens::hash_token(&token);
     let expires = db::now() + chrono::TimeDelta::days(SESSION_DAYS);
     let user_id = user.id;
+    let user_agent = crate::forms::clip(&device.user_agent, USER_AGENT_MAX_CHARS);
     db.write_sync(|conn| {
-        db::users::insert_session(conn, &hash, user_id, &csrf, expires)?;
+        db::users::insert_session(
+            conn,
+            &db::users::NewSession {
+                token_hash: &hash,
+                user_id,
+                csrf_token: &csrf,
+                expires_at: expires,
+                user_agent: &user_agent,
+                ip: device.ip.as_deref(),
+            },
+        )?;
         events::append(
             conn,
             "session.started",
@@ -258,9 +290,20 @@ pub fn session_user(db: &Db, token: &str) -> Result<Option<(User, String)>, AppE
         return Ok(None);
     }
     let hash = crate::tokens::hash_token(token);
-    Ok(db
-        .read_sync(|conn| db::users::by_session(conn, &hash))?
-        .map(|(row, csrf)| (row.into(), csrf)))
+    let Some((row, session)) = db.read_sync(|conn| db::users::by_session(conn, &hash))? else {
+        return Ok(None);
+    };
+    let now = db::now();
+    let stale = session
+        .last_seen_at
+        .is_none_or(|at| (now - at).num_seconds() >= LAST_SEEN_EVERY_SECS);
+    if stale {
+        // Bookkeeping only: a failure here must not fail the page.
+        if let Err(e) = db.write_sync(|conn| db::users::touch_session(conn, session.id, now)) {
+            tracing::warn!(error = %e, "could not record when a session was last seen");
+        }
+    }
+    Ok(Some((row.into(), session.csrf_token)))
 }
 
 pub fn end_session(db: &Db, token: &str, user_id: i64) -> Result<(), AppError> {

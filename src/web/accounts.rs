@@ -1,14 +1,18 @@
 //! Log in, sign up, log out, and the first-run setup of the admin account.
 
+use std::future::{Ready, ready};
+use std::net::IpAddr;
+
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::ctx::{ClientIp, CsrfForm, Ctx, safe_next, session_cookie};
 use super::layout::{self, Field, Page, csrf_field, field};
 use super::{RateLimits, blocking};
-use crate::accounts::{self, Registration, Role, User};
+use crate::accounts::{self, Device, Registration, Role, User};
 use crate::error::AppError;
 use crate::forms::{FieldErrors, clip};
 
@@ -46,37 +50,83 @@ pub async fn login_form(ctx: Ctx, q: web::Query<NextQuery>) -> HttpResponse {
     layout::ok(&ctx, login_page(&ctx, "", &q.next, None))
 }
 
+/// Where a request comes from: the client address rate limits count against, and the
+/// User-Agent a new session is listed with.
+pub struct ClientDevice {
+    pub ip: IpAddr,
+    pub user_agent: String,
+}
+
+impl ClientDevice {
+    pub fn device(&self) -> Device {
+        Device {
+            user_agent: clip(&self.user_agent, accounts::USER_AGENT_MAX_CHARS),
+            ip: Some(self.ip.to_string()),
+        }
+    }
+}
+
+impl FromRequest for ClientDevice {
+    type Error = AppError;
+    type Future = Ready<Result<ClientDevice, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let ip = ClientIp::from_request(req, payload).into_inner();
+        let user_agent = req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| clip(ua, accounts::USER_AGENT_MAX_CHARS))
+            .unwrap_or_default();
+        ready(ip.map(|ClientIp(ip)| ClientDevice { ip, user_agent }))
+    }
+}
+
+/// Login throttling. Refused outright (429): more than 20 attempts from one address, or
+/// more than 5 on one account from one address, each then refilling slowly. Never refused:
+/// a correct password from an address that did not guess, even while others guess at the
+/// account; many recent failures on the account only delay its attempts by a few seconds.
 #[post("/login")]
 pub async fn login(
     ctx: Ctx,
-    ip: ClientIp,
+    client: ClientDevice,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let limits = &ctx.state.limits;
     let account_key = accounts::identifier_key(&clip(&form.username, 254));
-    if let Err(wait) = RateLimits::check(&limits.login_per_ip, &ip.0)
-        .and_then(|_| RateLimits::check(&limits.login_per_account, &account_key))
-    {
+    let ip = client.ip;
+    if let Err(wait) = RateLimits::check(&limits.login_per_ip, &ip).and_then(|_| {
+        RateLimits::check(&limits.login_per_account_and_ip, &(account_key.clone(), ip))
+    }) {
         return Err(AppError::TooManyRequests {
             message: format!("Too many login attempts. Please wait {wait} seconds and try again."),
             retry_after_secs: wait,
         });
     }
+    let delay = limits.login_failures.delay(&account_key);
+    if !delay.is_zero() {
+        actix_web::rt::time::sleep(delay).await;
+    }
     let db = ctx.state.db.clone();
     let (identifier, password) = (form.username.clone(), form.password.clone());
     let user = blocking(move || accounts::authenticate(&db, &identifier, &password)).await?;
     match user {
-        Some(user) => start_session_and_redirect(&ctx, user, &form.next).await,
-        None => Ok(layout::respond(
-            &ctx,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            login_page(
+        Some(user) => start_session_and_redirect(&ctx, user, &form.next, &client.device()).await,
+        None => {
+            limits.login_failures.record_failure(&account_key);
+            Ok(layout::respond(
                 &ctx,
-                &clip(&form.username, 254),
-                &form.next,
-                Some("That username or email and password do not match. Check them and try again."),
-            ),
-        )),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                login_page(
+                    &ctx,
+                    &clip(&form.username, 254),
+                    &form.next,
+                    Some(
+                        "That username or email and password do not match. Check them and try again.",
+                    ),
+                ),
+            ))
+        }
     }
 }
 
@@ -118,10 +168,10 @@ pub async fn register_form(ctx: Ctx, q: web::Query<NextQuery>) -> HttpResponse {
 #[post("/register")]
 pub async fn register(
     ctx: Ctx,
-    ip: ClientIp,
+    client: ClientDevice,
     CsrfForm(form): CsrfForm<RegisterForm>,
 ) -> Result<HttpResponse, AppError> {
-    if let Err(wait) = RateLimits::check(&ctx.state.limits.register_per_ip, &ip.0) {
+    if let Err(wait) = RateLimits::check(&ctx.state.limits.register_per_ip, &client.ip) {
         return Err(AppError::TooManyRequests {
             message: format!(
                 "Too many new accounts from your network. Please wait {wait} seconds and try again."
@@ -129,7 +179,7 @@ pub async fn register(
             retry_after_secs: wait,
         });
     }
-    create_account(ctx, form, Purpose::SignUp).await
+    create_account(ctx, form, Purpose::SignUp, client.device()).await
 }
 
 #[get("/setup")]
@@ -149,10 +199,11 @@ pub async fn setup_form(ctx: Ctx) -> Result<HttpResponse, AppError> {
 #[post("/setup")]
 pub async fn setup(
     ctx: Ctx,
+    client: ClientDevice,
     CsrfForm(form): CsrfForm<RegisterForm>,
 ) -> Result<HttpResponse, AppError> {
     ensure_no_admin(&ctx).await?;
-    create_account(ctx, form, Purpose::Setup).await
+    create_account(ctx, form, Purpose::Setup, client.device()).await
 }
 
 #[post("/logout")]
@@ -187,6 +238,7 @@ async fn create_account(
     ctx: Ctx,
     form: RegisterForm,
     purpose: Purpose,
+    device: Device,
 ) -> Result<HttpResponse, AppError> {
     let input = Registration {
         username: form.username.clone(),
@@ -205,7 +257,7 @@ async fn create_account(
                 Purpose::Setup => "/admin/settings".to_string(),
                 Purpose::SignUp => form.next.clone(),
             };
-            start_session_and_redirect(&ctx, user, &next).await
+            start_session_and_redirect(&ctx, user, &next, &device).await
         }
         Err(errors) => Ok(layout::respond(
             &ctx,
@@ -219,9 +271,11 @@ async fn start_session_and_redirect(
     ctx: &Ctx,
     user: User,
     next: &str,
+    device: &Device,
 ) -> Result<HttpResponse, AppError> {
     let db = ctx.state.db.clone();
-    let session = blocking(move || accounts::start_session(&db, &user)).await?;
+    let device = device.clone();
+    let session = blocking(move || accounts::start_session(&db, &user, &device)).await?;
     let mut res = redirect(&safe_next(next));
     let _ = res.add_cookie(&session_cookie(&session.token, ctx.settings.is_https()));
     Ok(res)
@@ -247,7 +301,11 @@ fn registration_page(
             @if purpose == Purpose::Setup {
                 p { "Nobody administers this site yet. The account you create now becomes its administrator; this page closes as soon as it exists." }
             }
-            @if !errors.is_empty() {
+            // A form-level notice (an email another account has) is not tied to a field.
+            @if let Some(notice) = errors.get("form") {
+                p.alert.error role="alert" { (notice) }
+            }
+            @if errors.iter().any(|(f, _)| *f != "form") {
                 p.alert.error role="alert" { "Please correct the fields marked below." }
             }
             form method="post" action=(action) novalidate {

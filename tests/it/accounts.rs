@@ -408,3 +408,463 @@ fn sigterm_stops_the_server_gracefully() {
         .expect("exited after SIGTERM");
     assert_eq!(code, Some(0), "clean exit: {}", server.log_text());
 }
+
+// ---- login throttling that cannot be turned against the owner ------------------------------
+
+/// A server that takes the client address from X-Forwarded-For, so one test can play
+/// several addresses.
+fn behind_proxy(db: &TestDb) -> Server {
+    Server::start_with(db, &[("TOWNHALL_TRUST_PROXY", "true")])
+}
+
+fn from(ip: &str) -> [(&str, &str); 1] {
+    [("X-Forwarded-For", ip)]
+}
+
+#[test]
+fn a_guesser_at_one_address_cannot_lock_the_owner_out() {
+    let db = TestDb::new();
+    let server = behind_proxy(&db);
+    let r = server
+        .client()
+        .register("alice", "alice@example.com", PASSWORD);
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    let attacker = server.client();
+    let statuses: Vec<u16> = (0..30)
+        .map(|_| {
+            attacker
+                .login_with("alice", "guess guess guess", &from("203.0.113.66"))
+                .status
+        })
+        .collect();
+    assert!(statuses[..5].iter().all(|s| *s == 422), "{statuses:?}");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    // The guesser's own address stays refused, even with the right password.
+    let refused = attacker.login_with("alice", PASSWORD, &from("203.0.113.66"));
+    assert_eq!(refused.status, 429);
+    assert!(refused.body.contains("Too many login attempts"));
+    let wait: u64 = refused
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(attacker.cookie("townhall_session").is_none());
+
+    // Alice, from her own address, logs in at once, by username and by email.
+    let owner = server.client();
+    let started = std::time::Instant::now();
+    let r = owner.login_with("alice", PASSWORD, &from("198.51.100.7"));
+    assert_eq!(r.status, 303, "the owner is let in: {}", r.body);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(owner.get("/").body.contains("alice"));
+    let laptop = server.client();
+    let r = laptop.login_with("ALICE@example.com", PASSWORD, &from("198.51.100.8"));
+    assert_eq!(r.status, 303, "{}", r.body);
+}
+
+#[test]
+fn guesses_from_many_addresses_slow_an_account_down_but_never_lock_it() {
+    let db = TestDb::new();
+    let server = behind_proxy(&db);
+    server
+        .client()
+        .register("bruno", "bruno@example.com", PASSWORD);
+    // One wrong guess from each of 13 addresses: no address reaches its own limit.
+    for i in 0..13 {
+        let c = server.client();
+        let r = c.login_with(
+            "bruno",
+            "guess guess guess",
+            &from(&format!("192.0.2.{}", i + 1)),
+        );
+        assert_eq!(r.status, 422, "guess {i}");
+    }
+    // The account is now under attack: attempts on it wait a little before being checked,
+    // and the right password still gets in.
+    let owner = server.client();
+    let token = owner.get("/login").csrf();
+    let started = std::time::Instant::now();
+    let r = owner.post_form_with(
+        "/login",
+        &[
+            ("csrf", &token),
+            ("username", "bruno"),
+            ("password", PASSWORD),
+        ],
+        &from("198.51.100.20"),
+    );
+    let took = started.elapsed();
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(
+        took >= std::time::Duration::from_millis(240),
+        "attempts on the account were delayed: {took:?}"
+    );
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+}
+
+// ---- sign-up does not reveal which emails have accounts ------------------------------------
+
+#[test]
+fn signing_up_with_a_registered_email_does_not_say_it_is_registered() {
+    let db = TestDb::new();
+    let server = Server::start(&db);
+    let r = server
+        .client()
+        .register("known_kim", "kim@example.com", PASSWORD);
+    assert_eq!(r.status, 303);
+
+    let c = server.client();
+    let r = c.register("newcomer", "Kim@Example.com", PASSWORD);
+    assert_eq!(r.status, 422, "same status as any other form error");
+    let other_error = server
+        .client()
+        .register("newcomer2", "not-an-email", PASSWORD);
+    assert_eq!(r.status, other_error.status);
+
+    let lower = r.body.to_lowercase();
+    for telling in [
+        "already exists",
+        "registered",
+        "in use",
+        "taken",
+        "this email",
+        "that email",
+    ] {
+        assert!(!lower.contains(telling), "says {telling:?}: {}", r.body);
+    }
+    assert!(
+        r.body
+            .contains("We could not create an account with these details"),
+        "{}",
+        r.body
+    );
+    assert!(
+        !r.body.contains("aria-invalid"),
+        "no field is marked, the email field least of all"
+    );
+    assert!(r.body.contains("value=\"newcomer\""), "username kept");
+    assert!(r.body.contains("value=\"Kim@Example.com\""), "email kept");
+    assert!(c.cookie("townhall_session").is_none());
+
+    // No account was created.
+    assert_eq!(c.login("newcomer", PASSWORD).status, 422);
+    let store = townhall::db::Db::connect(&db.url).expect("open the test database");
+    let count = store
+        .read_sync(townhall::db::users::count)
+        .expect("count users");
+    assert_eq!(count, 1);
+}
+
+// ---- account settings ----------------------------------------------------------------------
+
+const NEW_PASSWORD: &str = "a brand new secret";
+const FIREFOX_LINUX: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+
+fn logged_in(c: &crate::support::Client) -> bool {
+    c.get("/account").status == 200
+}
+
+/// (session id, table row) for each session listed on /account.
+fn listed_sessions(page: &str) -> Vec<(i64, String)> {
+    page.split("<tr>")
+        .filter_map(|row| {
+            let start =
+                row.find("action=\"/account/sessions/")? + "action=\"/account/sessions/".len();
+            let end = row[start..].find('/')? + start;
+            Some((row[start..end].parse().ok()?, row.to_string()))
+        })
+        .collect()
+}
+
+fn event_count(db: &TestDb, kind: &str) -> usize {
+    let store = townhall::db::Db::connect(&db.url).expect("open the test database");
+    store
+        .read_sync(|c| townhall::db::events::recent_of_kind(c, kind, 100))
+        .expect("events")
+        .len()
+}
+
+#[test]
+fn account_pages_send_logged_out_visitors_to_log_in() {
+    let db = TestDb::new();
+    let server = Server::start(&db);
+    let member = crate::support::member(&server, "lotte");
+    let session_id = listed_sessions(&member.get("/account").body)[0].0;
+    let anon = server.client();
+    for path in ["/account", "/account/password", "/account/email"] {
+        let r = anon.get(path);
+        assert_eq!(r.status, 303, "GET {path}");
+        assert!(
+            r.location().starts_with("/login?next=%2Faccount"),
+            "{path}: {}",
+            r.location()
+        );
+    }
+    let token = anon.get("/login").csrf();
+    let end = format!("/account/sessions/{session_id}/end");
+    for path in [
+        "/account/password",
+        "/account/email",
+        "/account/logout-everywhere",
+        end.as_str(),
+    ] {
+        for fields in [vec![("csrf", token.as_str())], vec![]] {
+            let r = anon.post_form(
+                path,
+                &[
+                    fields,
+                    vec![
+                        ("current_password", PASSWORD),
+                        ("new_password", NEW_PASSWORD),
+                    ],
+                ]
+                .concat(),
+            );
+            assert_eq!(r.status, 303, "POST {path}");
+            assert!(r.location().starts_with("/login?next="), "{path}");
+        }
+    }
+    assert!(
+        logged_in(&member),
+        "nothing happened to the member's session"
+    );
+}
+
+#[test]
+fn changing_the_password_needs_the_current_one_and_logs_out_other_devices() {
+    let db = TestDb::new();
+    let server = Server::start(&db);
+    let here = crate::support::member(&server, "carol");
+    let there = server.client();
+    assert_eq!(there.login("carol", PASSWORD).status, 303);
+
+    // Wrong current password: nothing changes.
+    let r = here.submit(
+        "/account/password",
+        "/account/password",
+        &[
+            ("current_password", "not my password"),
+            ("new_password", NEW_PASSWORD),
+        ],
+    );
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body.contains("That is not your current password."),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("aria-invalid=\"true\""));
+    assert!(!r.body.contains("not my password") && !r.body.contains(NEW_PASSWORD));
+    assert!(logged_in(&there), "the other device is still logged in");
+    assert_eq!(server.client().login("carol", NEW_PASSWORD).status, 422);
+    assert_eq!(event_count(&db, "account.password_changed"), 0);
+
+    // A new password that breaks the sign-up rules is refused too.
+    let r = here.submit(
+        "/account/password",
+        "/account/password",
+        &[("current_password", PASSWORD), ("new_password", "short")],
+    );
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("at least 8 characters"), "{}", r.body);
+    assert!(logged_in(&there));
+
+    // The right one: the other device is logged out, this one stays in.
+    let r = here.submit(
+        "/account/password",
+        "/account/password",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", NEW_PASSWORD),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location(), "/account?done=password");
+    let page = here.get(r.location());
+    assert_eq!(page.status, 200, "this device stays logged in");
+    assert!(page.body.contains("Your password was changed"));
+    assert!(!logged_in(&there), "the other device was logged out");
+    assert!(!there.get("/").body.contains("carol"));
+
+    assert_eq!(server.client().login("carol", PASSWORD).status, 422);
+    assert_eq!(server.client().login("carol", NEW_PASSWORD).status, 303);
+    assert_eq!(event_count(&db, "account.password_changed"), 1);
+}
+
+#[test]
+fn changing_the_email_needs_the_password_and_the_new_email_logs_in() {
+    let db = TestDb::new();
+    let server = Server::start(&db);
+    let dmitri = crate::support::member(&server, "dmitri");
+    crate::support::member(&server, "erin");
+    let change = |email: &str, password: &str| {
+        dmitri.submit(
+            "/account/email",
+            "/account/email",
+            &[("email", email), ("password", password)],
+        )
+    };
+
+    let r = change("dmitri.new@example.com", "not my password");
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("That is not your current password."));
+    assert!(
+        r.body.contains("value=\"dmitri.new@example.com\""),
+        "what was typed is kept"
+    );
+
+    let r = change("not an email", PASSWORD);
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body.contains("does not look like an email address"),
+        "{}",
+        r.body
+    );
+
+    // Another account's address: a neutral answer, the field not marked.
+    let r = change("Erin@Example.com", PASSWORD);
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body
+            .contains("We could not change your email to this address"),
+        "{}",
+        r.body
+    );
+    let lower = r.body.to_lowercase();
+    assert!(
+        !lower.contains("already") && !lower.contains("taken") && !lower.contains("registered")
+    );
+    assert!(!r.body.contains("aria-invalid"));
+    assert!(r.body.contains("value=\"Erin@Example.com\""));
+    assert_eq!(event_count(&db, "account.email_changed"), 0);
+
+    let r = change("Dmitri.New@example.com", PASSWORD);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location(), "/account?done=email");
+    assert!(
+        dmitri
+            .get("/account")
+            .body
+            .contains("Dmitri.New@example.com")
+    );
+    assert_eq!(event_count(&db, "account.email_changed"), 1);
+
+    assert_eq!(
+        server
+            .client()
+            .login("dmitri.new@example.com", PASSWORD)
+            .status,
+        303
+    );
+    assert_eq!(
+        server.client().login("dmitri@example.com", PASSWORD).status,
+        422
+    );
+    // The old address is free again for someone else.
+    let r = server
+        .client()
+        .register("newdmitri", "dmitri@example.com", PASSWORD);
+    assert_eq!(r.status, 303, "{}", r.body);
+}
+
+#[test]
+fn log_out_everywhere_ends_every_session_including_this_one() {
+    let db = TestDb::new();
+    let server = Server::start(&db);
+    let here = crate::support::member(&server, "frank");
+    let there = server.client();
+    assert_eq!(there.login("frank", PASSWORD).status, 303);
+
+    // Like every form, it needs the session's CSRF token.
+    let r = here.post_form("/account/logout-everywhere", &[]);
+    assert_eq!(r.status, 403);
+    assert!(logged_in(&here) && logged_in(&there));
+
+    let r = here.post_with_token("/account/logout-everywhere", &[]);
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location(), "/");
+    assert!(here.cookie("townhall_session").is_none());
+    assert!(!logged_in(&here));
+    assert!(!logged_in(&there));
+    assert_eq!(server.client().login("frank", PASSWORD).status, 303);
+}
+
+#[test]
+fn the_session_list_shows_each_device_and_ends_one() {
+    let db = TestDb::new();
+    let server = Server::start(&db);
+    let laptop = server.client();
+    let r = laptop.submit_with(
+        "/register",
+        "/register",
+        &[
+            ("username", "gina"),
+            ("email", "gina@example.com"),
+            ("password", PASSWORD),
+        ],
+        &[("User-Agent", FIREFOX_LINUX)],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let phone = server.client();
+    let r = phone.login_with("gina", PASSWORD, &[("User-Agent", SAFARI_IPHONE)]);
+    assert_eq!(r.status, 303);
+
+    let page = laptop.get("/account");
+    assert_eq!(page.status, 200);
+    let sessions = listed_sessions(&page.body);
+    assert_eq!(sessions.len(), 2, "{}", page.body);
+    assert!(page.body.contains("Firefox on Linux"), "{}", page.body);
+    assert!(page.body.contains("Safari on iOS"));
+    assert!(page.body.contains(FIREFOX_LINUX) && page.body.contains(SAFARI_IPHONE));
+    assert_eq!(page.body.matches("this device").count(), 1);
+    let (phone_id, phone_row) = sessions
+        .iter()
+        .find(|(_, row)| row.contains("Safari on iOS"))
+        .expect("the phone's session")
+        .clone();
+    assert!(!phone_row.contains("this device"));
+    let (laptop_id, laptop_row) = sessions
+        .iter()
+        .find(|(id, _)| *id != phone_id)
+        .unwrap()
+        .clone();
+    assert!(laptop_row.contains("this device") && laptop_row.contains("Firefox on Linux"));
+
+    // Ending the phone's session logs the phone out, and only the phone.
+    let r = laptop.post_with_token(&format!("/account/sessions/{phone_id}/end"), &[]);
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location(), "/account?done=session");
+    assert!(!logged_in(&phone));
+    let page = laptop.get(r.location());
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("That session was ended"));
+    assert!(!page.body.contains("Safari on iOS"));
+    assert!(event_count(&db, "session.ended") >= 1);
+
+    // Ending one's own session is logging out.
+    let r = laptop.post_with_token(&format!("/account/sessions/{laptop_id}/end"), &[]);
+    assert_eq!(r.status, 303);
+    assert!(laptop.cookie("townhall_session").is_none());
+    assert!(!logged_in(&laptop));
+}
+
+#[test]
+fn nobody_can_end_another_members_session() {
+    let db = TestDb::new();
+    let server = Server::start(&db);
+    let hana = crate::support::member(&server, "hana");
+    let ivan = crate::support::member(&server, "ivan");
+    let hana_session = listed_sessions(&hana.get("/account").body)[0].0;
+
+    let r = ivan.post_with_token(&format!("/account/sessions/{hana_session}/end"), &[]);
+    assert_eq!(r.status, 404);
+    let r = ivan.post_with_token("/account/sessions/999999/end", &[]);
+    assert_eq!(r.status, 404);
+    assert!(logged_in(&hana), "hana's session is untouched");
+    assert!(logged_in(&ivan));
+    assert_eq!(listed_sessions(&hana.get("/account").body).len(), 1);
+}

@@ -119,7 +119,12 @@ fn duplicate_and_look_alike_usernames_are_refused() {
         .client()
         .register("someone_else", "JO@example.com", PASSWORD);
     assert_eq!(r.status, 422);
-    assert!(r.body.contains("already exists"));
+    // Refused with a neutral notice that does not say the address has an account.
+    assert!(
+        r.body
+            .contains("We could not create an account with these details")
+    );
+    assert!(!r.body.contains("already exists"));
 }
 
 #[test]

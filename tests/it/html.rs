@@ -68,9 +68,32 @@ fn pages_pass_the_html_validator() {
         "/contact",
         "/new-topic",
         "/notifications",
+        "/account",
+        "/account/password",
+        "/account/email",
     ] {
         pages.push((format!("admin{path}"), admin.get(path).body));
     }
+    pages.push((
+        "account-password-errors".into(),
+        admin
+            .submit(
+                "/account/password",
+                "/account/password",
+                &[("current_password", "wrong"), ("new_password", "x")],
+            )
+            .body,
+    ));
+    pages.push((
+        "account-email-errors".into(),
+        admin
+            .submit(
+                "/account/email",
+                "/account/email",
+                &[("email", "nope"), ("password", "")],
+            )
+            .body,
+    ));
     for path in topic_urls.iter().take(4) {
         pages.push((format!("admin{path}"), admin.get(path).body));
     }
