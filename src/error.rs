@@ -21,12 +21,33 @@ pub enum AppError {
         message: String,
         retry_after_secs: u64,
     },
-    #[error("The database is not answering right now; please try again in a moment.")]
+    /// The database cannot be reached (down, restarting, or the connection was lost):
+    /// answered 503 with `Retry-After`, and logged as a warning, not as our bug.
+    #[error(
+        "The forum cannot reach its database just now; we'll be right back. Please try again in a few seconds."
+    )]
     Unavailable(String),
     #[error("Something went wrong on our side; it has been logged.")]
-    Db(#[from] diesel::result::Error),
+    Db(#[source] diesel::result::Error),
     #[error("Something went wrong on our side; it has been logged.")]
     Internal(String),
+}
+
+/// Seconds a client is asked to wait before trying again after a 503.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
+/// A lost or refused database connection is `Unavailable` (503, "try again"); any other
+/// database error is `Db` (500, logged as an error).
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        if crate::db::is_connection_error(&e) {
+            AppError::Unavailable(crate::db::one_line(&format!(
+                "lost the database connection: {e}"
+            )))
+        } else {
+            AppError::Db(e)
+        }
+    }
 }
 
 /// Attached to error responses so that the page middleware can render the site shell
@@ -54,6 +75,9 @@ impl ResponseError for AppError {
         match self {
             AppError::Db(e) => tracing::error!(error = %e, "database error"),
             AppError::Internal(e) => tracing::error!(error = %e, "internal error"),
+            AppError::Unavailable(e) if crate::db::is_outage(e) => {
+                tracing::debug!(error = %e, "database unavailable")
+            }
             AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
             _ => {}
         }
@@ -73,6 +97,9 @@ impl ResponseError for AppError {
         } = self
         {
             builder.insert_header(("Retry-After", retry_after_secs.to_string()));
+        }
+        if let AppError::Unavailable(_) = self {
+            builder.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));
         }
         let mut res = builder
             .content_type("text/plain; charset=utf-8")

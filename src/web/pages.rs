@@ -99,9 +99,12 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
             serde_json::json!({ "status": "unavailable", "database": "not answering" }),
         )
     };
-    HttpResponse::build(status)
-        .insert_header(("Cache-Control", "no-store"))
-        .json(body)
+    let mut res = HttpResponse::build(status);
+    res.insert_header(("Cache-Control", "no-store"));
+    if !ok {
+        res.insert_header(("Retry-After", crate::error::RETRY_AFTER_SECS.to_string()));
+    }
+    res.json(body)
 }
 
 /// Takes `Ctx` only so the error page knows who is logged in.
