@@ -160,6 +160,20 @@ STARTUP_MS=$(( ($(date +%s%N) - START_NS) / 1000000 ))
 log "server up in $STARTUP_MS ms (pid $SERVER_PID)"
 # Let the event followers (notifications, search) catch up with whatever the last run wrote.
 sleep "${SETTLE:-5}"
+# "Related solved topics" are derived in the background (src/search/related.rs); a new
+# database needs every topic's list before topic pages are measured as they will be served.
+if [ -n "$(sql "SELECT 1 FROM follower_cursors LIMIT 1" 2>/dev/null || true)" ] &&
+    sql "SELECT COUNT(*) FROM related_computed" >/dev/null 2>&1; then
+    RELATED_START=$(date +%s)
+    while :; do
+        BEHIND=$(sql "SELECT (SELECT COUNT(*) FROM events WHERE id > COALESCE((SELECT last_event_id FROM follower_cursors WHERE name = 'related_topics'), 0)) + (SELECT COUNT(*) FROM related_computed WHERE computed_at < '1971-01-01')")
+        [ "$BEHIND" = 0 ] && break
+        if [ $(( $(date +%s) - RELATED_START )) -gt 1800 ]; then die "related topics not derived after 30 min"; fi
+        log "related topics: $BEHIND events or lists to go"
+        sleep 10
+    done
+    log "related topics derived in $(( $(date +%s) - RELATED_START )) s (after start-up and settle)"
+fi
 
 # ---- what to request -----------------------------------------------------------------
 if [ "$BACKEND" = sqlite ]; then
@@ -188,6 +202,8 @@ if [ "$PAGE" -gt 1 ]; then
 else
     CAT_DEEP="/c/$CAT_SLUG"
 fi
+# Every listed topic, for the random-topic test (crawlers and old links: mostly not cached).
+sql "SELECT '/t/' || slug || '/' || id FROM topics WHERE deleted_at IS NULL AND NOT unlisted" >"$WORK/topics.txt"
 REPLY_TOPICS=$(sql "SELECT id FROM topics WHERE deleted_at IS NULL AND NOT locked AND reply_count < 40 ORDER BY bumped_at DESC, id DESC LIMIT 200" | tr '\n' ' ')
 
 # ---- sessions ------------------------------------------------------------------------
@@ -233,6 +249,24 @@ function request()
       ["Cookie"] = "townhall_csrf=" .. csrf,
       ["X-Forwarded-For"] = ip,
    }, "csrf=" .. csrf .. "&username=bench" .. n .. "&password=bench-password&next=%2F")
+end
+LUA
+cat >"$WORK/random.lua" <<'LUA'
+-- GET a topic page picked at random among all topics (paths in the file given).
+local next_id = 0
+function setup(thread)
+   thread:set("id", next_id)
+   next_id = next_id + 1
+end
+function init(args)
+   paths = {}
+   for line in io.lines(args[1]) do paths[#paths + 1] = line end
+   math.randomseed(7919 * (id + 1))
+   headers = {}
+   if args[2] and args[2] ~= "" then headers["Accept-Encoding"] = args[2] end
+end
+function request()
+   return wrk.format("GET", paths[math.random(#paths)], headers)
 end
 LUA
 cat >"$WORK/reply.lua" <<'LUA'
@@ -322,6 +356,9 @@ read_test "topic, 50 replies" "$FIFTY"
 read_test "topic, 50 replies, logged in" "$FIFTY" "townhall_session=$MEMBER_SESSION"
 read_test "topic, $LONG_REPLIES replies, page 1" "$LONG"
 read_test "topic, same, ?page=last" "$LONG?page=last"
+for c in $CONNECTIONS; do
+    run_wrk "random topic of $(wc -l <"$WORK/topics.txt")" page "$c" "$BASE" -s "$WORK/random.lua" -- "$WORK/topics.txt" "$ACCEPT_ENCODING"
+done
 READ_HWM=$(vm VmHWM)
 
 for c in $CONNECTIONS; do

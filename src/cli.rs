@@ -162,6 +162,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             })?;
             let search = crate::search::SearchIndex::open(&config.data_dir)?;
             crate::search::spawn_indexer(db.clone(), search.clone())?;
+            crate::search::related::spawn(db.clone(), search.clone())?;
             let state = AppState {
                 db,
                 settings: snapshot,
@@ -170,7 +171,6 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 limits: web::RateLimits::default(),
                 search,
                 deflection: Default::default(),
-                related: Default::default(),
                 pages,
             };
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");

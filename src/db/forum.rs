@@ -338,16 +338,39 @@ pub fn revisions(conn: &mut DbConn, post_id: i64) -> Result<Vec<RevisionRow>, Ap
         .load(conn)?)
 }
 
-/// Topics for the sitemap: (id, slug, bumped_at), newest first.
+/// Topics per sitemap file: the sitemaps protocol allows at most 50,000 URLs in one file.
+pub const SITEMAP_CHUNK: i64 = 50_000;
+
+#[derive(QueryableByName)]
+pub struct SitemapChunk {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub chunk: i64,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    pub lastmod: NaiveDateTime,
+}
+
+/// The topic sitemap files that have at least one listed topic: chunk n holds the topics with
+/// ids in (n × SITEMAP_CHUNK, (n + 1) × SITEMAP_CHUNK], so each file is one primary-key range.
+pub fn sitemap_chunks(conn: &mut DbConn) -> Result<Vec<SitemapChunk>, AppError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT CAST((id - 1) / {SITEMAP_CHUNK} AS BIGINT) AS chunk, MAX(bumped_at) AS lastmod \
+         FROM topics WHERE deleted_at IS NULL AND unlisted = FALSE \
+         GROUP BY (id - 1) / {SITEMAP_CHUNK} ORDER BY chunk"
+    ))
+    .load(conn)?)
+}
+
+/// One sitemap file's topics: (id, slug, bumped_at) in id order.
 pub fn sitemap_topics(
     conn: &mut DbConn,
-    limit: i64,
+    chunk: i64,
 ) -> Result<Vec<(i64, String, NaiveDateTime)>, AppError> {
     Ok(topics::table
+        .filter(topics::id.gt(chunk * SITEMAP_CHUNK))
+        .filter(topics::id.le((chunk + 1) * SITEMAP_CHUNK))
         .filter(topics::deleted_at.is_null())
         .filter(topics::unlisted.eq(false))
-        .order((topics::bumped_at.desc(), topics::id.desc()))
-        .limit(limit)
+        .order(topics::id)
         .select((topics::id, topics::slug, topics::bumped_at))
         .load(conn)?)
 }

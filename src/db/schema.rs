@@ -22,6 +22,9 @@ diesel::table! {
         csrf_token -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        user_agent -> Text,
+        ip -> Nullable<Text>,
+        last_seen_at -> Nullable<Timestamp>,
     }
 }
 
@@ -167,6 +170,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    related_topics (topic_id, rank) {
+        topic_id -> BigInt,
+        rank -> Integer,
+        related_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    related_computed (topic_id) {
+        topic_id -> BigInt,
+        computed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(topics -> categories (category_id));
 diesel::joinable!(posts -> topics (topic_id));
@@ -190,4 +208,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     category_watches,
     notifications,
     follower_cursors,
+    related_topics,
+    related_computed,
 );

@@ -265,6 +265,8 @@ pub struct TopicPage {
     pub watch_level: Option<String>,
     /// For staff only (the move menu); empty for everyone else.
     pub categories: Vec<CategoryRow>,
+    /// "Related solved topics", as last derived (src/search/related.rs).
+    pub related: Vec<crate::db::related::RelatedTopic>,
 }
 
 pub enum PageNo {
@@ -323,6 +325,7 @@ pub fn topic_page(
         } else {
             Vec::new()
         };
+        let related = crate::db::related::related_to(conn, topic.id)?;
         Ok(TopicPage {
             topic,
             category,
@@ -334,6 +337,7 @@ pub fn topic_page(
             liked,
             watch_level,
             categories,
+            related,
         })
     })
 }

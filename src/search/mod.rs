@@ -7,6 +7,7 @@
 pub mod deflection;
 mod indexer;
 mod query;
+pub mod related;
 
 pub use indexer::{reindex, spawn_indexer};
 pub use query::{ParsedQuery, parse};
@@ -252,6 +253,9 @@ pub struct Hit {
     pub tags: Vec<String>,
     pub solved: bool,
     pub created: i64,
+    /// Ranking only, not published: BM25 statistics count deleted documents until segments
+    /// merge, so the same hit may score a little differently on each node.
+    #[serde(skip)]
     pub score: f32,
 }
 
@@ -280,6 +284,9 @@ pub struct Results {
 struct Candidate {
     doc: DocAddress,
     topic_id: u64,
+    /// The stable tie-breaker: document addresses differ between nodes (each builds its own
+    /// segments), post ids do not.
+    post_id: u64,
     score: f32,
     category: String,
     tags: Vec<String>,
@@ -352,7 +359,7 @@ impl SearchIndex {
         Ok(results)
     }
 
-    /// Solved topics similar to `title` (for "related" lists and pre-posting suggestions).
+    /// Solved topics similar to `title` (for pre-posting suggestions).
     pub fn similar(
         &self,
         title: &str,
@@ -389,6 +396,59 @@ impl SearchIndex {
             hits.push(hit(&f, &doc, &c, String::new()));
         }
         Ok(hits)
+    }
+
+    /// Ids of the solved topics whose titles are most like `title` ("related solved topics").
+    /// Titles only: their posting lists are a small part of the index, so deriving every
+    /// topic's list in the background stays cheap (src/search/related.rs); the body terms of a
+    /// million posts made each of these searches cost milliseconds.
+    pub fn related_topic_ids(
+        &self,
+        title: &str,
+        exclude_topic: i64,
+        limit: usize,
+    ) -> Result<Vec<i64>, AppError> {
+        let parsed = parse(title);
+        let generation = self.live();
+        let f = generation.fields;
+        let mut words: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for word in &parsed.words {
+            for token in analyze(&generation.index, "en_stem", word) {
+                words.push((
+                    Occur::Should,
+                    term(f.title, &token, IndexRecordOption::WithFreqs),
+                ));
+            }
+        }
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = BooleanQuery::new(vec![
+            (
+                Occur::Must,
+                Box::new(BooleanQuery::new(words)) as Box<dyn Query>,
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_u64(f.solved, 1),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ]);
+        let searcher = generation.reader.searcher();
+        let groups = group_by_topic(collect(
+            &searcher,
+            &generation.columns,
+            &query,
+            limit * 4 + 1,
+        )?);
+        Ok(groups
+            .into_iter()
+            .map(|c| c.topic_id as i64)
+            .filter(|id| *id != exclude_topic)
+            .take(limit)
+            .collect())
     }
 }
 
@@ -600,6 +660,7 @@ fn collect(
     let now = chrono::Utc::now().timestamp();
     let mut out = Vec::with_capacity(top.len());
     let mut columns: HashMap<u32, Arc<SegmentColumns>> = HashMap::new();
+    let raw_scores: Vec<f32> = top.iter().map(|(score, _)| *score).collect();
     for (score, addr) in top {
         let cols = columns
             .entry(addr.segment_ord)
@@ -635,6 +696,7 @@ fn collect(
         out.push(Candidate {
             doc: addr,
             topic_id: u(&cols.topic_id),
+            post_id: u(&cols.post_id),
             score: score * boost,
             category: cols.str_value(&cols.category, doc),
             tags: cols.str_values(&cols.tags, doc),
@@ -642,12 +704,36 @@ fn collect(
             kind,
         });
     }
-    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    drop_ties_at_the_cutoff(&mut out, &raw_scores, limit);
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.post_id.cmp(&b.post_id)));
     Ok(out)
+}
+
+/// When the top-k is full, which of the documents scoring exactly the k-th score made the cut
+/// (there may be more beyond it) depends on their addresses, which differ between nodes.
+/// Leaving that tail out makes the
+/// candidates the same everywhere; it is kept when the ties are most of the list (a query
+/// every document matches equally), where dropping them would leave too little.
+fn drop_ties_at_the_cutoff(out: &mut Vec<Candidate>, raw_scores: &[f32], limit: usize) {
+    if raw_scores.len() < limit || limit == 0 {
+        return;
+    }
+    let cutoff = raw_scores[raw_scores.len() - 1];
+    let tied = raw_scores.iter().filter(|s| **s == cutoff).count();
+    if tied * 2 > raw_scores.len() {
+        return;
+    }
+    let mut i = 0;
+    out.retain(|_| {
+        let keep = raw_scores[i] != cutoff;
+        i += 1;
+        keep
+    });
 }
 
 struct SegmentColumns {
     topic_id: Option<tantivy::columnar::Column<u64>>,
+    post_id: Option<tantivy::columnar::Column<u64>>,
     solved: Option<tantivy::columnar::Column<u64>>,
     accepted: Option<tantivy::columnar::Column<u64>>,
     staff: Option<tantivy::columnar::Column<u64>>,
@@ -686,6 +772,7 @@ impl SegmentColumns {
         let ff = reader.fast_fields();
         SegmentColumns {
             topic_id: ff.u64("topic_id").ok(),
+            post_id: ff.u64("post_id").ok(),
             solved: ff.u64("solved").ok(),
             accepted: ff.u64("accepted").ok(),
             staff: ff.u64("staff").ok(),

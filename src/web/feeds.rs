@@ -69,18 +69,32 @@ pub async fn topic_feed(
         .body(xml.into_string()))
 }
 
+/// The sitemap index: one file for the fixed pages and categories, and one per range of
+/// topic ids (at most 50,000 URLs each, as the sitemaps protocol requires).
 #[get("/sitemap.xml")]
 pub async fn sitemap(ctx: Ctx) -> Result<HttpResponse, AppError> {
     let db = ctx.state.db.clone();
-    let (categories, topics) = blocking(move || {
-        db.read_sync(|c| {
-            Ok((
-                crate::db::forum::categories(c)?,
-                crate::db::forum::sitemap_topics(c, 49_000)?,
-            ))
-        })
-    })
-    .await?;
+    let chunks = blocking(move || db.read_sync(crate::db::forum::sitemap_chunks)).await?;
+    let base = &ctx.settings.public_url;
+    let xml = html! {
+        (PreEscaped("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"))
+        sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" {
+            sitemap { loc { (base) "/sitemap-pages.xml" } }
+            @for chunk in &chunks {
+                sitemap {
+                    loc { (base) "/sitemap-topics-" (chunk.chunk + 1) ".xml" }
+                    lastmod { (rfc3339(&chunk.lastmod)) }
+                }
+            }
+        }
+    };
+    Ok(xml_response(xml))
+}
+
+#[get("/sitemap-pages.xml")]
+pub async fn sitemap_pages(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    let db = ctx.state.db.clone();
+    let categories = blocking(move || db.read_sync(crate::db::forum::categories)).await?;
     let base = &ctx.settings.public_url;
     let xml = html! {
         (PreEscaped("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"))
@@ -91,6 +105,31 @@ pub async fn sitemap(ctx: Ctx) -> Result<HttpResponse, AppError> {
             @for c in &categories {
                 url { loc { (base) "/c/" (c.slug) } }
             }
+        }
+    };
+    Ok(xml_response(xml))
+}
+
+/// `/sitemap-topics-{n}.xml`, n from 1.
+#[get("/sitemap-topics-{n}.xml")]
+pub async fn sitemap_topics(
+    ctx: Ctx,
+    n: actix_web::web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let chunk = match n.parse::<i64>() {
+        Ok(n) if (1..=i64::MAX / crate::db::forum::SITEMAP_CHUNK - 1).contains(&n) => n - 1,
+        _ => return Err(AppError::NotFound),
+    };
+    let db = ctx.state.db.clone();
+    let topics =
+        blocking(move || db.read_sync(|c| crate::db::forum::sitemap_topics(c, chunk))).await?;
+    if topics.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let base = &ctx.settings.public_url;
+    let xml = html! {
+        (PreEscaped("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"))
+        urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" {
             @for (id, slug, bumped) in &topics {
                 url {
                     loc { (base) (topic_path(slug, *id)) }
@@ -99,9 +138,13 @@ pub async fn sitemap(ctx: Ctx) -> Result<HttpResponse, AppError> {
             }
         }
     };
-    Ok(HttpResponse::Ok()
+    Ok(xml_response(xml))
+}
+
+fn xml_response(xml: maud::Markup) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type("application/xml; charset=utf-8")
-        .body(xml.into_string()))
+        .body(xml.into_string())
 }
 
 #[get("/robots.txt")]

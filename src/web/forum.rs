@@ -579,30 +579,13 @@ async fn show_topic(
         reply_text
     };
     let (status, errors) = reply_errors.unwrap_or((StatusCode::OK, FieldErrors::default()));
-    let related = related_topics(&ctx, &data).await;
-    let page = topic_html(&ctx, &data, &text, &errors, &related);
+    let page = topic_html(&ctx, &data, &text, &errors);
     let mut res = layout::respond(&ctx, status, page);
     res.headers_mut().insert(
         actix_web::http::header::HeaderName::from_static("server-timing"),
         actix_web::http::header::HeaderValue::from_str(&timing).expect("ascii"),
     );
     Ok(res)
-}
-
-/// Solved topics like this one ("more like this"), cached per topic for a few minutes.
-/// Search trouble never breaks the topic page: it just shows no related topics.
-async fn related_topics(ctx: &Ctx, data: &TopicPage) -> Vec<crate::search::Hit> {
-    let id = data.topic.id;
-    if let Some(hits) = ctx.state.related.get(id) {
-        return hits;
-    }
-    let index = ctx.state.search.clone();
-    let title = data.topic.title.clone();
-    let hits = blocking(move || index.similar(&title, Some(id as u64), 5))
-        .await
-        .unwrap_or_default();
-    ctx.state.related.put(id, hits.clone());
-    hits
 }
 
 /// The reply box pre-filled to quote a post, with a link back to it.
@@ -631,13 +614,7 @@ async fn quote_text(ctx: &Ctx, data: &TopicPage, post_id: i64) -> Result<String,
     ))
 }
 
-fn topic_html(
-    ctx: &Ctx,
-    data: &TopicPage,
-    reply_text: &str,
-    errors: &FieldErrors,
-    related: &[crate::search::Hit],
-) -> Page {
+fn topic_html(ctx: &Ctx, data: &TopicPage, reply_text: &str, errors: &FieldErrors) -> Page {
     let t = &data.topic;
     let user = ctx.user.as_ref();
     let staff = user.is_some_and(|u| u.role.is_staff());
@@ -712,12 +689,12 @@ fn topic_html(
                 }
             }
         }
-        @if !related.is_empty() {
+        @if !data.related.is_empty() {
             section.related aria-label="Related topics" {
                 h2 { "Related solved topics" }
                 ul.plain {
-                    @for hit in related {
-                        li { a href=(hit.url) { (hit.title) } " " span.small { (hit.category) } }
+                    @for r in &data.related {
+                        li { a href=(topic_path(&r.slug, r.id)) { (r.title) } " " span.small { (r.category) } }
                     }
                 }
             }

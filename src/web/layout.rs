@@ -68,12 +68,29 @@ pub fn error_page(
     status: StatusCode,
     message: &str,
 ) -> Markup {
+    error_page_with(state, ctx, status, message, None)
+}
+
+/// `error_page` with more below the message (the form of a write that could not be saved).
+pub fn error_page_with(
+    state: &AppState,
+    ctx: Option<&Ctx>,
+    status: StatusCode,
+    message: &str,
+    more: Option<&Markup>,
+) -> Markup {
     let settings = state.settings.get();
     let title = status.canonical_reason().unwrap_or("Error");
+    let heading = if status == StatusCode::SERVICE_UNAVAILABLE {
+        "Back in a moment"
+    } else {
+        title
+    };
     let body = html! {
         section.notice.error-page {
-            h1 { (title) }
+            h1 { (heading) }
             p { (message) }
+            @if let Some(more) = more { (more) }
             p {
                 a href="/" { "Go to the home page" }
                 " or search above. Still stuck? "
@@ -141,6 +158,7 @@ fn shell(state: &AppState, ctx: Option<&Ctx>, s: &SiteSettings, page: Page) -> M
                                         " " span.count { (u.unread_notifications) }
                                     }
                                 }
+                                a href="/account" { "Account" }
                                 @if u.role == crate::accounts::Role::Admin {
                                     a href="/admin" { "Admin" }
                                 }

@@ -1,5 +1,6 @@
 //! The thin HTTP layer: parse and check input, check the role, call the domain, render.
 
+pub mod account;
 pub mod accounts;
 pub mod admin;
 pub mod assets;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Compress, Next};
 use actix_web::{App, HttpMessage, HttpResponse, HttpServer, web};
@@ -43,45 +45,20 @@ pub struct AppState {
     pub limits: RateLimits,
     pub search: crate::search::SearchIndex,
     pub deflection: crate::search::deflection::Recorded,
-    pub related: RelatedCache,
     pub pages: std::sync::Arc<page_cache::PageCache>,
-}
-
-/// "Related solved topics" per topic, recomputed at most every ten minutes: a topic page
-/// must not pay for a search on every view.
-#[derive(Default)]
-pub struct RelatedCache(
-    std::sync::Mutex<std::collections::HashMap<i64, (std::time::Instant, Vec<crate::search::Hit>)>>,
-);
-
-impl RelatedCache {
-    const TTL: Duration = Duration::from_secs(600);
-    const MAX_ENTRIES: usize = 20_000;
-
-    pub fn get(&self, topic_id: i64) -> Option<Vec<crate::search::Hit>> {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(&topic_id)
-            .filter(|(at, _)| at.elapsed() < Self::TTL)
-            .map(|(_, hits)| hits.clone())
-    }
-
-    pub fn put(&self, topic_id: i64, hits: Vec<crate::search::Hit>) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= Self::MAX_ENTRIES {
-            map.retain(|_, (at, _)| at.elapsed() < Self::TTL);
-            if map.len() >= Self::MAX_ENTRIES {
-                map.clear();
-            }
-        }
-        map.insert(topic_id, (std::time::Instant::now(), hits));
-    }
 }
 
 /// Per-node login and sign-up limits (kept in memory: a burst spread over several nodes
 /// gets at most nodes × quota tries, which still stops password guessing).
 pub struct RateLimits {
     pub login_per_ip: DefaultKeyedRateLimiter<IpAddr>,
-    pub login_per_account: DefaultKeyedRateLimiter<String>,
+    /// The strict per-account limit counts one account from one address: guesses from
+    /// elsewhere never lock the owner out (see `crate::accounts::FailedLogins`).
+    pub login_per_account_and_ip: DefaultKeyedRateLimiter<(String, IpAddr)>,
+    /// Account-wide failures: they slow further attempts on the account, never refuse them.
+    pub login_failures: crate::accounts::FailedLogins,
+    /// Checks of the current password on the account page (argon2 work per member).
+    pub password_checks_per_user: DefaultKeyedRateLimiter<i64>,
     pub register_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     /// Per member (staff are exempt): new topics and replies, likes, edits.
     pub posts_per_user: DefaultKeyedRateLimiter<i64>,
@@ -99,7 +76,9 @@ impl Default for RateLimits {
     fn default() -> Self {
         RateLimits {
             login_per_ip: RateLimiter::keyed(quota(20, Duration::from_secs(3))),
-            login_per_account: RateLimiter::keyed(quota(5, Duration::from_secs(12))),
+            login_per_account_and_ip: RateLimiter::keyed(quota(5, Duration::from_secs(12))),
+            login_failures: crate::accounts::FailedLogins::default(),
+            password_checks_per_user: RateLimiter::keyed(quota(5, Duration::from_secs(12))),
             register_per_ip: RateLimiter::keyed(quota(20, Duration::from_secs(30))),
             posts_per_user: RateLimiter::keyed(quota(10, Duration::from_secs(6))),
             likes_per_user: RateLimiter::keyed(quota(30, Duration::from_secs(2))),
@@ -152,6 +131,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(accounts::logout)
         .service(accounts::setup_form)
         .service(accounts::setup)
+        .service(account::overview)
+        .service(account::password_form)
+        .service(account::change_password)
+        .service(account::email_form)
+        .service(account::change_email)
+        .service(account::end_session)
+        .service(account::log_out_everywhere)
         .service(admin::index)
         .service(admin::settings_form)
         .service(admin::save_settings)
@@ -189,6 +175,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(search::suggest)
         .service(search::open)
         .service(feeds::sitemap)
+        .service(feeds::sitemap_pages)
+        .service(feeds::sitemap_topics)
         .service(feeds::robots);
 }
 
@@ -216,6 +204,7 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
                 .wrap(actix_web::middleware::from_fn(error_pages))
                 .wrap(actix_web::middleware::from_fn(security_headers))
                 .wrap(Compress::default())
+                .wrap(actix_web::middleware::from_fn(head_as_get))
                 .wrap(actix_web::middleware::from_fn(access_log))
         }
     })
@@ -236,7 +225,9 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
         loop {
             actix_web::rt::time::sleep(Duration::from_secs(60)).await;
             limits_state.limits.login_per_ip.retain_recent();
-            limits_state.limits.login_per_account.retain_recent();
+            limits_state.limits.login_per_account_and_ip.retain_recent();
+            limits_state.limits.login_failures.retain_recent();
+            limits_state.limits.password_checks_per_user.retain_recent();
             limits_state.limits.register_per_ip.retain_recent();
             limits_state.limits.posts_per_user.retain_recent();
             limits_state.limits.likes_per_user.retain_recent();
@@ -275,9 +266,10 @@ async fn anon_csrf_cookie(
 /// Renders error responses (from `AppError` or from actix itself) as a page in the site
 /// shell, or as JSON for API paths, so that no error ever reaches a person as a bare line.
 async fn error_pages(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, actix_web::Error> {
+    keep_form(&mut req).await?;
     let res = next.call(req).await?;
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -311,9 +303,18 @@ async fn error_pages(
         let state = req.app_data::<web::Data<AppState>>().cloned();
         match state {
             Some(state) => {
-                let markup = layout::error_page(&state, ctx.as_ref(), status, &message);
-                HttpResponse::build(status)
-                    .content_type("text/html; charset=utf-8")
+                // A write the database could not take: its form comes back filled in.
+                let kept = (status == StatusCode::SERVICE_UNAVAILABLE)
+                    .then(|| req.extensions().get::<KeptForm>().cloned())
+                    .flatten()
+                    .and_then(|k| kept_form(req.path(), &k.0));
+                let markup =
+                    layout::error_page_with(&state, ctx.as_ref(), status, &message, kept.as_ref());
+                let mut page = HttpResponse::build(status);
+                if kept.is_some() {
+                    page.insert_header((header::CACHE_CONTROL, "no-store"));
+                }
+                page.content_type("text/html; charset=utf-8")
                     .body(markup.into_string())
             }
             None => HttpResponse::build(status).body(message),
@@ -325,6 +326,82 @@ async fn error_pages(
         }
     }
     Ok(ServiceResponse::new(req, page).map_into_right_body())
+}
+
+/// The body of a form post, read before any extractor so that an error page can give back
+/// what was typed (see `kept_form`).
+#[derive(Clone)]
+struct KeptForm(web::Bytes);
+
+async fn keep_form(req: &mut ServiceRequest) -> Result<(), AppError> {
+    use futures_util::StreamExt;
+    let is_form = req.method() == actix_web::http::Method::POST
+        && req.content_type() == "application/x-www-form-urlencoded";
+    let length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let Some(length) = length.filter(|n| is_form && *n <= MAX_FORM_BYTES) else {
+        return Ok(()); // left to the extractors and their limits
+    };
+    let mut payload = req.take_payload();
+    let mut body = web::BytesMut::with_capacity(length);
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+        body.extend_from_slice(&chunk);
+    }
+    let body = body.freeze();
+    req.extensions_mut().insert(KeptForm(body.clone()));
+    req.set_payload(actix_web::dev::Payload::from(body));
+    Ok(())
+}
+
+/// The form of a post (a reply, a new topic, an edit) that the database could not take,
+/// filled in again so that nothing typed is lost: the text in its text area, the rest in
+/// hidden fields (the CSRF token included: it is checked again when the form is resent).
+fn kept_form(path: &str, body: &[u8]) -> Option<maud::Markup> {
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
+    if !fields.iter().any(|(name, _)| name == "raw") {
+        return None;
+    }
+    let no_errors = crate::forms::FieldErrors::default();
+    Some(maud::html! {
+        section.card.kept-form {
+            h2 { "Your text is kept" }
+            p { "Nothing you wrote is lost: send it again in a moment." }
+            form method="post" action=(path) {
+                @for (name, value) in &fields {
+                    @match name.as_str() {
+                        "raw" => { (forum::textarea_field("raw", "Your text", value, &no_errors, 12)) }
+                        "title" => {
+                            div.field {
+                                label for="f-title" { "Title" }
+                                input #f-title type="text" name="title" value=(value);
+                            }
+                        }
+                        n if n.contains("password") => {}
+                        _ => { input type="hidden" name=(name) value=(value); }
+                    }
+                }
+                button.primary type="submit" { "Send again" }
+            }
+        }
+    })
+}
+
+/// Answers HEAD like GET: every layer below (routes, the page cache, compression) sees a GET,
+/// and the HTTP codec, which remembers the request was HEAD, sends the status and headers
+/// (Content-Length included) without the body. Monitors and link checkers probe with HEAD.
+async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    next.call(req).await
 }
 
 /// One structured log line per request.

@@ -3,10 +3,13 @@
 //! the same tests on PostgreSQL (a fresh database per test, dropped afterwards).
 
 mod accounts;
+mod axe;
 mod bad_input;
 mod cli;
 mod forum;
 mod html;
+mod http;
+mod outage;
 mod page_cache;
 mod search;
 mod search_quality;

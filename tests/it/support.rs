@@ -72,6 +72,22 @@ impl TestDb {
             .expect("admin sql");
     }
 
+    /// Runs SQL against the test database itself, on either engine (bulk data a test cannot
+    /// afford to create through forms).
+    pub fn sql(&self, sql: &str) {
+        if self.postgres.is_some() {
+            let mut conn = PgConnection::establish(&self.url).expect("connect");
+            diesel::sql_query(sql).execute(&mut conn).expect("sql");
+        } else {
+            let path = self.url.trim_start_matches("sqlite://");
+            let mut conn = diesel::SqliteConnection::establish(path).expect("open");
+            diesel::sql_query("PRAGMA busy_timeout = 5000")
+                .execute(&mut conn)
+                .expect("pragma");
+            diesel::sql_query(sql).execute(&mut conn).expect("sql");
+        }
+    }
+
     pub fn pg_name(&self) -> &str {
         &self.postgres.as_ref().expect("postgres only").1
     }
@@ -314,6 +330,10 @@ impl Client {
         self.finish(self.request("GET", path).call())
     }
 
+    pub fn head(&self, path: &str) -> Resp {
+        self.finish(self.request("HEAD", path).call())
+    }
+
     pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
         let mut req = self.request("GET", path);
         for (k, v) in headers {
@@ -324,6 +344,50 @@ impl Client {
 
     pub fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Resp {
         self.finish(self.request("POST", path).send_form(fields))
+    }
+
+    /// `post_form` with extra request headers (User-Agent, X-Forwarded-For, ...).
+    pub fn post_form_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self.request("POST", path);
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        self.finish(req.send_form(fields))
+    }
+
+    /// `submit` with extra request headers on both the page and the form post.
+    pub fn submit_with(
+        &self,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let form = self.get_with(page, headers);
+        let csrf = form.csrf();
+        assert!(
+            !csrf.is_empty(),
+            "no CSRF field on {page} (status {})",
+            form.status
+        );
+        let mut all: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form_with(action, &all, headers)
+    }
+
+    /// `login` with extra request headers.
+    pub fn login_with(&self, username: &str, password: &str, headers: &[(&str, &str)]) -> Resp {
+        self.submit_with(
+            "/login",
+            "/login",
+            &[("username", username), ("password", password)],
+            headers,
+        )
     }
 
     pub fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> Resp {

@@ -1,0 +1,2 @@
+DROP TABLE related_computed;
+DROP TABLE related_topics;

@@ -1,0 +1,100 @@
+//! "Related solved topics": the derived lists a topic page shows, and the queue of topics
+//! whose list is due (src/search/related.rs computes them).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{categories, related_computed, related_topics, topics};
+use crate::error::AppError;
+
+/// One entry of a topic's related list, as shown.
+#[derive(Debug, Clone, Queryable)]
+pub struct RelatedTopic {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub category: String,
+}
+
+/// A topic's stored list, in rank order, without what is no longer solved, listed or there.
+pub fn related_to(conn: &mut DbConn, topic_id: i64) -> Result<Vec<RelatedTopic>, AppError> {
+    Ok(related_topics::table
+        .inner_join(topics::table.on(topics::id.eq(related_topics::related_id)))
+        .inner_join(categories::table.on(categories::id.eq(topics::category_id)))
+        .filter(related_topics::topic_id.eq(topic_id))
+        .filter(topics::deleted_at.is_null())
+        .filter(topics::unlisted.eq(false))
+        .filter(topics::solved_post_id.is_not_null())
+        .order(related_topics::rank)
+        .select((topics::id, topics::slug, topics::title, categories::name))
+        .load(conn)?)
+}
+
+/// The start of time: a list computed "then" is due before any other.
+pub fn epoch() -> NaiveDateTime {
+    chrono::DateTime::UNIX_EPOCH.naive_utc()
+}
+
+/// Marks topics' lists as due now (their content changed, or they are new).
+pub fn mark_due(conn: &mut DbConn, topic_ids: &[i64]) -> Result<(), AppError> {
+    for chunk in topic_ids.chunks(200) {
+        diesel::delete(related_computed::table.filter(related_computed::topic_id.eq_any(chunk)))
+            .execute(conn)?;
+        // Row by row: the two-engine connection has no multi-row INSERT.
+        for id in chunk {
+            diesel::insert_into(related_computed::table)
+                .values((
+                    related_computed::topic_id.eq(*id),
+                    related_computed::computed_at.eq(epoch()),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Takes up to `limit` due lists (computed before `due_before`, oldest first) and stamps them
+/// with `now`, so that another node does not take them too. Returns (topic id, title) of each
+/// topic that still exists.
+pub fn claim_due(
+    conn: &mut DbConn,
+    due_before: NaiveDateTime,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<(i64, String)>, AppError> {
+    let ids: Vec<i64> = related_computed::table
+        .filter(related_computed::computed_at.lt(due_before))
+        .order((related_computed::computed_at, related_computed::topic_id))
+        .limit(limit)
+        .select(related_computed::topic_id)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(related_computed::table.filter(related_computed::topic_id.eq_any(&ids)))
+        .set(related_computed::computed_at.eq(now))
+        .execute(conn)?;
+    Ok(topics::table
+        .filter(topics::id.eq_any(&ids))
+        .filter(topics::deleted_at.is_null())
+        .order(topics::id)
+        .select((topics::id, topics::title))
+        .load(conn)?)
+}
+
+/// Replaces a topic's stored list.
+pub fn store(conn: &mut DbConn, topic_id: i64, related: &[i64]) -> Result<(), AppError> {
+    diesel::delete(related_topics::table.filter(related_topics::topic_id.eq(topic_id)))
+        .execute(conn)?;
+    for (rank, id) in related.iter().enumerate() {
+        diesel::insert_into(related_topics::table)
+            .values((
+                related_topics::topic_id.eq(topic_id),
+                related_topics::rank.eq(rank as i32),
+                related_topics::related_id.eq(*id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
