@@ -7,10 +7,11 @@ use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
 
-use super::accounts::{Empty, redirect};
+use super::accounts::Empty;
 use super::ctx::{CsrfForm, Ctx, expired_session_cookie};
-use super::forum::when;
 use super::layout::{self, Field, Page, csrf_field, field};
+use super::view::redirect;
+use super::view::when;
 use super::{RateLimits, blocking};
 use crate::accounts::settings::{self, Ended};
 use crate::accounts::{self, User};
@@ -60,7 +61,7 @@ pub async fn overview(ctx: Ctx, q: web::Query<DoneQuery>) -> Result<HttpResponse
             @if let Some(notice) = notice { p.alert.success role="status" { (notice) } }
             dl {
                 dt { "Username" }
-                dd { a href={ "/u/" (super::forum::urlencode(&user.username)) } { (user.username) } }
+                dd { a href={ "/u/" (super::view::urlencode(&user.username)) } { (user.username) } }
                 dt { "Email" }
                 dd { (user.email) " " span.small { "(never shown publicly)" } }
             }

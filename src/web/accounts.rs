@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::ctx::{ClientIp, CsrfForm, Ctx, safe_next, session_cookie};
 use super::layout::{self, Field, Page, csrf_field, field};
+use super::view::redirect;
 use super::{RateLimits, blocking};
 use crate::accounts::{self, Device, Registration, Role, User};
 use crate::error::AppError;
@@ -327,10 +328,4 @@ fn registration_page(
         }
     };
     Page::new(title, body)
-}
-
-pub fn redirect(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header(("Location", to.to_string()))
-        .finish()
 }

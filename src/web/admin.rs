@@ -5,10 +5,10 @@ use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
 
-use super::accounts::redirect;
 use super::blocking;
 use super::ctx::{CsrfForm, Ctx};
 use super::layout::{self, Field, Page, csrf_field, field};
+use super::view::redirect;
 use crate::accounts::Role;
 use crate::error::AppError;
 use crate::forms::{FieldErrors, clip};

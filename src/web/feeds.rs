@@ -5,7 +5,7 @@ use maud::{PreEscaped, html};
 
 use super::blocking;
 use super::ctx::Ctx;
-use super::forum::topic_path;
+use super::view::topic_path;
 use crate::db::forum::CategoryRow;
 use crate::error::AppError;
 use crate::forum::TopicSummary;

@@ -3,13 +3,13 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
-use chrono::{Datelike, NaiveDateTime, Timelike};
+use chrono::NaiveDateTime;
 use maud::{Markup, PreEscaped, html};
 use serde::{Deserialize, Serialize};
 
-use super::accounts::redirect;
 use super::ctx::{CsrfForm, Ctx};
 use super::layout::{self, Page, csrf_field};
+use super::view::{redirect, staff_badge, textarea_field, topic_path, urlencode, when};
 use super::{RateLimits, blocking};
 use crate::accounts::Role;
 use crate::db::forum::{CategoryRow, ListFilter};
@@ -19,56 +19,6 @@ use crate::forum::{self, PageNo, PostView, TopicInput, TopicList, TopicPage, Top
 use crate::markdown;
 
 // ---- shared bits ------------------------------------------------------------------------
-
-/// "3 hours ago", with the exact UTC time on hover and in `datetime`.
-pub fn when(at: &NaiveDateTime) -> Markup {
-    let now = chrono::Utc::now().naive_utc();
-    let secs = (now - *at).num_seconds().max(0);
-    let text = match secs {
-        0..=59 => "just now".to_string(),
-        60..=3599 => plural(secs / 60, "minute"),
-        3600..=86_399 => plural(secs / 3600, "hour"),
-        86_400..=2_591_999 => plural(secs / 86_400, "day"),
-        _ => format!(
-            "{} {}, {}",
-            MONTHS[at.month0() as usize],
-            at.day(),
-            at.year()
-        ),
-    };
-    // Formatted by hand: chrono's strftime parses its pattern on every call, and a topic
-    // page shows a timestamp per post (7% of the page's CPU).
-    let (d, t) = (at.date(), at.time());
-    let date = format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
-    html! {
-        time datetime=(format_args!("{date}T{:02}:{:02}:{:02}Z", t.hour(), t.minute(), t.second()))
-            title=(format_args!("{date} {:02}:{:02} UTC", t.hour(), t.minute())) { (text) }
-    }
-}
-
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-fn plural(n: i64, unit: &str) -> String {
-    if n == 1 {
-        format!("1 {unit} ago")
-    } else {
-        format!("{n} {unit}s ago")
-    }
-}
-
-pub fn topic_path(slug: &str, id: i64) -> String {
-    format!("/t/{slug}/{id}")
-}
-
-pub fn staff_badge(role: &str) -> Markup {
-    html! {
-        @if role == "staff" || role == "admin" {
-            " " span.badge.staff title="Works for us" { "staff" }
-        }
-    }
-}
 
 fn category_chip(c: &CategoryRow) -> Markup {
     html! { a.chip href={ "/c/" (c.slug) } data-color=(c.color) { span.dot.(color_class(&c.color)) {} (c.name) } }
@@ -784,29 +734,6 @@ fn post_html(ctx: &Ctx, data: &TopicPage, p: &PostView) -> Markup {
             }
         }
     }
-}
-
-pub fn textarea_field(
-    name: &str,
-    label: &str,
-    value: &str,
-    errors: &FieldErrors,
-    rows: u32,
-) -> Markup {
-    let error = errors.get(name);
-    let id = format!("f-{name}");
-    html! {
-        div.field.has-error[error.is_some()] {
-            label for=(id) { (label) }
-            textarea id=(id) name=(name) rows=(rows) aria-invalid=[error.map(|_| "true")]
-                aria-describedby=[error.map(|_| format!("{id}-msg"))] { (value) }
-            @if let Some(e) = error { p.error id={ (id) "-msg" } { (e) } }
-        }
-    }
-}
-
-pub fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 // ---- writing ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ pub mod pages;
 pub mod posts;
 pub mod search;
 pub mod users;
+pub mod view;
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -374,7 +375,7 @@ fn kept_form(path: &str, body: &[u8]) -> Option<maud::Markup> {
             form method="post" action=(path) {
                 @for (name, value) in &fields {
                     @match name.as_str() {
-                        "raw" => { (forum::textarea_field("raw", "Your text", value, &no_errors, 12)) }
+                        "raw" => { (view::textarea_field("raw", "Your text", value, &no_errors, 12)) }
                         "title" => {
                             div.field {
                                 label for="f-title" { "Title" }

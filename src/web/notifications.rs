@@ -4,11 +4,11 @@ use actix_web::{HttpResponse, get, post, web};
 use maud::html;
 use serde::Deserialize;
 
-use super::accounts::redirect;
 use super::blocking;
 use super::ctx::{CsrfForm, Ctx};
-use super::forum::when;
 use super::layout::{self, Page, csrf_field};
+use super::view::redirect;
+use super::view::when;
 use crate::db;
 use crate::error::AppError;
 use crate::notifications;

@@ -6,10 +6,10 @@ use actix_web::{HttpResponse, get, post, web};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::accounts::redirect;
 use super::ctx::{CsrfForm, Ctx};
-use super::forum::{textarea_field, topic_path, when};
 use super::layout::{self, Page, csrf_field};
+use super::view::redirect;
+use super::view::{textarea_field, topic_path, when};
 use super::{RateLimits, blocking};
 use crate::db::forum::{self as q, CategoryRow, PostRow, TopicRow};
 use crate::error::AppError;

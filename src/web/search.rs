@@ -5,8 +5,8 @@ use maud::{Markup, PreEscaped, html};
 
 use super::blocking;
 use super::ctx::Ctx;
-use super::forum::urlencode;
 use super::layout::{self, Page};
+use super::view::urlencode;
 use crate::error::AppError;
 use crate::search::{Results, SearchParams};
 
@@ -200,7 +200,7 @@ pub async fn open(ctx: Ctx, q: web::Query<OpenQuery>) -> Result<HttpResponse, Ap
         Ok(row)
     })
     .await?;
-    Ok(super::accounts::redirect(&super::forum::topic_path(
+    Ok(super::view::redirect(&super::view::topic_path(
         &row.slug, row.id,
     )))
 }

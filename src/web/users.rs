@@ -5,8 +5,8 @@ use maud::html;
 
 use super::blocking;
 use super::ctx::Ctx;
-use super::forum::{staff_badge, topic_path, when};
 use super::layout::{self, Page};
+use super::view::{staff_badge, topic_path, when};
 use crate::accounts::username_key;
 use crate::db;
 use crate::error::AppError;
@@ -28,9 +28,9 @@ pub async fn profile(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, 
     .await?;
     if user.username != *name {
         // Another spelling of the same name: send people to the one true URL.
-        return Ok(super::accounts::redirect(&format!(
+        return Ok(super::view::redirect(&format!(
             "/u/{}",
-            super::forum::urlencode(&user.username)
+            super::view::urlencode(&user.username)
         )));
     }
     let body = html! {
