@@ -163,6 +163,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let search = crate::search::SearchIndex::open(&config.data_dir)?;
             crate::search::spawn_indexer(db.clone(), search.clone())?;
             crate::search::related::spawn(db.clone(), search.clone())?;
+            crate::scheduler::spawn(db.clone())?;
             let state = AppState {
                 db,
                 settings: snapshot,

@@ -2,14 +2,13 @@
 //! order and bring this node's derived state (settings snapshot now; search index and
 //! notifications later) up to date. Nothing is shared between nodes but the database.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::db::{self, Db};
 use crate::settings::{self, SETTINGS_CHANGED, Snapshot};
 
 const POLL_EVERY: Duration = Duration::from_millis(250);
 const BATCH: i64 = 500;
-const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
 
 /// Told about every batch of new events, after the follower has applied it (the web layer
 /// empties its page cache).
@@ -26,7 +25,6 @@ pub fn spawn(db: Db, snapshot: Snapshot, on_events: OnEvents) -> std::io::Result
 }
 
 fn follow(db: Db, snapshot: Snapshot, mut last: i64, on_events: OnEvents) {
-    let mut last_housekeeping = Instant::now();
     // Events written while no node ran still need their notifications.
     let mut notify = true;
     loop {
@@ -61,25 +59,6 @@ fn follow(db: Db, snapshot: Snapshot, mut last: i64, on_events: OnEvents) {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "event follower could not read events"),
-        }
-        if last_housekeeping.elapsed() >= HOUSEKEEPING_EVERY {
-            last_housekeeping = Instant::now();
-            let expired = db.write_sync(|conn| {
-                let count = db::users::delete_expired_sessions(conn)?;
-                if count > 0 {
-                    db::events::append(
-                        conn,
-                        "sessions.expired",
-                        None,
-                        None,
-                        serde_json::json!({ "count": count }),
-                    )?;
-                }
-                Ok(())
-            });
-            if let Err(e) = expired {
-                tracing::warn!(error = %e, "could not delete expired sessions");
-            }
         }
         std::thread::sleep(POLL_EVERY);
     }

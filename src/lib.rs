@@ -12,6 +12,7 @@ pub mod forms;
 pub mod forum;
 pub mod markdown;
 pub mod notifications;
+pub mod scheduler;
 pub mod search;
 pub mod settings;
 pub mod tokens;

@@ -5,6 +5,7 @@ pub mod events;
 pub mod forum;
 pub mod notifications;
 pub mod related;
+pub mod scheduler;
 pub mod schema;
 pub mod search;
 pub mod settings;
@@ -491,6 +492,7 @@ pub const EVENT_ORDER_LOCK: i64 = 7_411_000_001;
 pub const SERIAL_WRITERS_LOCK: i64 = 7_411_000_002;
 pub const NOTIFIER_LOCK: i64 = 7_411_000_003;
 pub const RELATED_LOCK: i64 = 7_411_000_004;
+pub const SCHEDULER_LOCK: i64 = 7_411_000_005;
 
 /// Transaction-scoped lock on PostgreSQL (no-op on SQLite, where writers are serial).
 pub fn advisory_lock(conn: &mut DbConn, key: i64) -> Result<(), AppError> {

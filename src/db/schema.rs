@@ -185,6 +185,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scheduled_jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        subject_key -> Text,
+        due_at -> Timestamp,
+        payload -> Text,
+        attempts -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        done_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(topics -> categories (category_id));
 diesel::joinable!(posts -> topics (topic_id));
@@ -210,4 +224,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     follower_cursors,
     related_topics,
     related_computed,
+    scheduled_jobs,
 );

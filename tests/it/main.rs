@@ -11,6 +11,7 @@ mod html;
 mod http;
 mod outage;
 mod page_cache;
+mod scheduler;
 mod search;
 mod search_quality;
 mod shell;

@@ -88,6 +88,24 @@ impl TestDb {
         }
     }
 
+    /// One number from the test database (`SELECT COUNT(*) AS n …`: the column must be `n`).
+    pub fn number(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let row: N = if self.postgres.is_some() {
+            let mut conn = PgConnection::establish(&self.url).expect("connect");
+            diesel::sql_query(sql).get_result(&mut conn).expect("sql")
+        } else {
+            let path = self.url.trim_start_matches("sqlite://");
+            let mut conn = diesel::SqliteConnection::establish(path).expect("open");
+            diesel::sql_query(sql).get_result(&mut conn).expect("sql")
+        };
+        row.n
+    }
+
     pub fn pg_name(&self) -> &str {
         &self.postgres.as_ref().expect("postgres only").1
     }
