@@ -25,6 +25,7 @@ use crate::db::schema::{
 };
 use crate::db::{self, Backend, Db, DbConn};
 use crate::error::AppError;
+use crate::events::{CategoryPayload, Event, Seed};
 
 /// Every generated account logs in with this password.
 pub const PASSWORD: &str = "bench-password";
@@ -1007,13 +1008,39 @@ struct Generator<'a> {
 type Candidate = (i64, i64, NaiveDateTime);
 
 impl Generator<'_> {
+    /// Queues `event` for the bulk insert: its kind and payload come from the typed event,
+    /// exactly as `events::append` would write them.
     fn event(
         &mut self,
-        kind: &'static str,
+        event: &Event,
         subject: Option<i64>,
         actor: Option<i64>,
         at: NaiveDateTime,
+    ) {
+        let (kind, payload) = event.encode();
+        self.push_event(kind, payload, subject, actor, at);
+    }
+
+    /// [`Generator::event`] for the generated accounts and categories, whose payloads are
+    /// marked `"bench": true`.
+    fn seeded_event(
+        &mut self,
+        event: &Event,
+        subject: Option<i64>,
+        actor: Option<i64>,
+        at: NaiveDateTime,
+    ) {
+        let (kind, payload) = event.encode_seeded(Seed::Bench);
+        self.push_event(kind, payload, subject, actor, at);
+    }
+
+    fn push_event(
+        &mut self,
+        kind: &'static str,
         payload: String,
+        subject: Option<i64>,
+        actor: Option<i64>,
+        at: NaiveDateTime,
     ) {
         let id = self.next_event;
         self.next_event += 1;
@@ -1066,13 +1093,11 @@ impl Generator<'_> {
             let liker = self.likers[i];
             let liked_at = at + TimeDelta::seconds(self.rng.gen_range(60..3 * 86_400)).min(cap);
             self.batch.likes.push((post_id, liker, liked_at));
-            self.event(
-                "post.liked",
-                Some(post_id),
-                Some(liker),
-                liked_at,
-                format!(r#"{{"topic_id":{topic_id},"author_id":{author}}}"#),
-            );
+            let liked = Event::PostLiked {
+                topic_id,
+                author_id: author,
+            };
+            self.event(&liked, Some(post_id), Some(liker), liked_at);
         }
         self.report.likes += self.likers.len() as u64;
         self.likers.len() as i32
@@ -1155,21 +1180,23 @@ impl Generator<'_> {
             let (raw, cooked) = self.text(first);
             if first {
                 let category_id = self.category_ids[category];
-                self.event(
-                    "topic.created",
-                    Some(topic_id),
-                    Some(user),
-                    at,
-                    format!(r#"{{"post_id":{post_id},"category_id":{category_id}}}"#),
-                );
+                let created = Event::TopicCreated {
+                    post_id,
+                    category_id,
+                    mentions: Vec::new(),
+                    quotes: Vec::new(),
+                    flow: None,
+                };
+                self.event(&created, Some(topic_id), Some(user), at);
             } else {
-                self.event(
-                    "post.created",
-                    Some(post_id),
-                    Some(user),
-                    at,
-                    format!(r#"{{"topic_id":{topic_id},"post_number":{number},"staff":{staff}}}"#),
-                );
+                let created = Event::PostCreated {
+                    topic_id,
+                    post_number: number,
+                    staff,
+                    mentions: Vec::new(),
+                    quotes: Vec::new(),
+                };
+                self.event(&created, Some(post_id), Some(user), at);
                 let candidate = (post_id, user, at);
                 if staff {
                     has_staff_reply = true;
@@ -1212,15 +1239,12 @@ impl Generator<'_> {
             };
             let at =
                 (answered_at + TimeDelta::seconds(self.rng.gen_range(60..86_400))).min(self.end);
-            self.event(
-                    "topic.solved",
-                    Some(topic_id),
-                    Some(actor),
-                    at,
-                    format!(
-                        r#"{{"post_id":{post_id},"answer_author_id":{answerer},"topic_author_id":{author}}}"#
-                    ),
-                );
+            let solved = Event::TopicSolved {
+                post_id,
+                answer_author_id: answerer,
+                topic_author_id: author,
+            };
+            self.event(&solved, Some(topic_id), Some(actor), at);
             solved_post_id = Some(post_id);
             self.report.solved += 1;
         }
@@ -1367,13 +1391,11 @@ fn write_people_and_places(
             "member"
         };
         let at = start - TimeDelta::seconds(generator.rng.gen_range(3_600..90 * 86_400));
-        generator.event(
-            "user.registered",
-            Some(id),
-            Some(id),
-            at,
-            format!(r#"{{"username":"{name}","role":"{role}","bench":true}}"#),
-        );
+        let registered = Event::UserRegistered {
+            username: name.clone(),
+            role: role.into(),
+        };
+        generator.seeded_event(&registered, Some(id), Some(id), at);
         let email = format!("{name}@bench.example");
         user_rows.push((
             id,
@@ -1388,13 +1410,12 @@ fn write_people_and_places(
         .map(|i| bases.categories + 1 + i as i64)
         .collect();
     for (id, category) in category_ids.iter().zip(CATEGORIES) {
-        generator.event(
-            "category.created",
-            Some(*id),
-            Some(bases.users + 1),
-            start,
-            format!(r#"{{"slug":"{}","bench":true}}"#, category.0),
-        );
+        let created = Event::CategoryCreated(CategoryPayload {
+            slug: category.0.into(),
+            name: category.1.into(),
+            staff_only: category.5,
+        });
+        generator.seeded_event(&created, Some(*id), Some(bases.users + 1), start);
     }
     let tag_ids: Vec<i64> = (0..words::TAGS.len())
         .map(|i| bases.tags + 1 + i as i64)

@@ -156,10 +156,17 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             })?;
             let snapshot = Snapshot::new(settings::load(&db)?);
             let pages = std::sync::Arc::new(web::page_cache::PageCache::default());
-            crate::followers::spawn(db.clone(), snapshot.clone(), {
-                let pages = pages.clone();
-                Box::new(move |events| pages.note_events(events))
-            })?;
+            // This node's subscribers of the event log, in order (src/followers.rs).
+            crate::followers::spawn(
+                db.clone(),
+                vec![
+                    Box::new(settings::SnapshotSubscriber {
+                        db: db.clone(),
+                        snapshot: snapshot.clone(),
+                    }),
+                    Box::new(pages.clone()),
+                ],
+            )?;
             let search = crate::search::SearchIndex::open(&config.data_dir)?;
             crate::search::spawn_indexer(db.clone(), search.clone())?;
             crate::search::related::spawn(db.clone(), search.clone())?;

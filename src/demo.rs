@@ -6,8 +6,9 @@ use rust_embed::RustEmbed;
 use serde::Deserialize;
 
 use crate::accounts::{self, Role};
-use crate::db::{self, Db, events};
+use crate::db::{self, Db};
 use crate::error::AppError;
+use crate::events::{self, CategoryPayload, Event, Seed};
 use crate::markdown;
 use crate::settings::{SettingsForm, SiteSettings};
 
@@ -112,23 +113,20 @@ pub fn seed_if_empty(db: &Db, themes: &[&str]) -> anyhow::Result<bool> {
                     role: role.as_str(),
                 },
             )?;
-            events::append(
+            events::append_seeded(
                 conn,
-                "user.registered",
+                &Event::UserRegistered {
+                    username: username.clone(),
+                    role: role.as_str().into(),
+                },
                 Some(id),
                 None,
-                serde_json::json!({ "username": username, "role": role.as_str(), "demo": true }),
+                Seed::Demo,
             )?;
             ids.insert(username.clone(), (id, *role));
         }
         load_forum(conn, &forum, &ids)?;
-        events::append(
-            conn,
-            crate::settings::SETTINGS_CHANGED,
-            None,
-            None,
-            serde_json::json!({ "demo": true }),
-        )?;
+        events::append_seeded(conn, &Event::SettingsUpdated {}, None, None, Seed::Demo)?;
         Ok::<_, AppError>(true)
     })?;
     Ok(seeded)
@@ -170,12 +168,16 @@ fn load_forum(
                 staff_only: c.staff_only,
             },
         )?;
-        events::append(
+        events::append_seeded(
             conn,
-            "category.created",
+            &Event::CategoryCreated(CategoryPayload {
+                slug: c.slug.clone(),
+                name: c.name.clone(),
+                staff_only: c.staff_only,
+            }),
             Some(id),
             None,
-            serde_json::json!({ "slug": c.slug, "demo": true }),
+            Seed::Demo,
         )?;
         categories.insert(c.slug.clone(), id);
     }
@@ -213,12 +215,18 @@ fn load_forum(
         let tag_ids = q::ensure_tags(conn, &t.tags)?;
         q::set_topic_tags(conn, topic_id, &tag_ids)?;
         q::auto_watch(conn, author, topic_id)?;
-        events::append(
+        events::append_seeded(
             conn,
-            "topic.created",
+            &Event::TopicCreated {
+                post_id: first,
+                category_id,
+                mentions: Vec::new(),
+                quotes: Vec::new(),
+                flow: None,
+            },
             Some(topic_id),
             Some(author),
-            serde_json::json!({ "post_id": first, "category_id": category_id, "demo": true }),
+            Seed::Demo,
         )?;
         for (i, r) in t.replies.iter().enumerate() {
             let (replier, role) = user(&r.author)?;
@@ -237,33 +245,46 @@ fn load_forum(
                 },
             )?;
             q::auto_watch(conn, replier, topic_id)?;
-            events::append(
+            events::append_seeded(
                 conn,
-                "post.created",
+                &Event::PostCreated {
+                    topic_id,
+                    post_number: number,
+                    staff: role.is_staff(),
+                    mentions: Vec::new(),
+                    quotes: Vec::new(),
+                },
                 Some(post_id),
                 Some(replier),
-                serde_json::json!({ "topic_id": topic_id, "post_number": number, "staff": role.is_staff(), "demo": true }),
+                Seed::Demo,
             )?;
             for liker in &r.likes {
                 let (liker, _) = user(liker)?;
                 if q::set_like(conn, post_id, topic_id, liker, true)? {
-                    events::append(
+                    events::append_seeded(
                         conn,
-                        "post.liked",
+                        &Event::PostLiked {
+                            topic_id,
+                            author_id: replier,
+                        },
                         Some(post_id),
                         Some(liker),
-                        serde_json::json!({ "topic_id": topic_id, "author_id": replier, "demo": true }),
+                        Seed::Demo,
                     )?;
                 }
             }
             if t.solved_by == Some(i + 1) {
                 q::set_solved(conn, topic_id, Some(post_id))?;
-                events::append(
+                events::append_seeded(
                     conn,
-                    "topic.solved",
+                    &Event::TopicSolved {
+                        post_id,
+                        answer_author_id: replier,
+                        topic_author_id: author,
+                    },
                     Some(topic_id),
                     Some(author),
-                    serde_json::json!({ "post_id": post_id, "answer_author_id": replier, "topic_author_id": author, "demo": true }),
+                    Seed::Demo,
                 )?;
             }
         }

@@ -5,13 +5,11 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
-
-use crate::db::events::Event;
 use crate::db::forum as fq;
 use crate::db::notifications::{self as nq, NewNotification, NotificationRow};
 use crate::db::{self, Db, DbConn};
 use crate::error::AppError;
+use crate::events::{self, Event, StoredEvent};
 
 const CURSOR: &str = "notifications";
 /// Events per transaction. Small, because each one holds the database's write lock (on
@@ -26,7 +24,7 @@ pub fn process(db: &Db) -> Result<usize, AppError> {
         let consumed = db.write_sync(|conn| {
             db::advisory_lock(conn, db::NOTIFIER_LOCK)?;
             let cursor = nq::cursor(conn, CURSOR)?;
-            let batch = db::events::after(conn, cursor, BATCH)?;
+            let batch = events::after(conn, cursor, BATCH)?;
             let Some(last) = batch.last().map(|e| e.id) else {
                 return Ok(0);
             };
@@ -58,18 +56,13 @@ pub fn process(db: &Db) -> Result<usize, AppError> {
 
 type Recipient = (i64, &'static str, Option<i64>, Option<i64>);
 
-fn ids(payload: &Value, key: &str) -> Vec<i64> {
-    payload[key]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_i64).collect())
-        .unwrap_or_default()
-}
-
-/// Who hears about `event`, and as what: at most one notification per person per event,
+/// Who hears about `stored`, and as what: at most one notification per person per event,
 /// the most specific kind winning; never the actor; never someone who muted the topic.
-fn recipients(conn: &mut DbConn, event: &Event) -> Result<Vec<Recipient>, AppError> {
-    let payload: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
-    let actor = event.actor_id.unwrap_or(0);
+fn recipients(conn: &mut DbConn, stored: &StoredEvent) -> Result<Vec<Recipient>, AppError> {
+    let Some(event) = &stored.event else {
+        return Ok(Vec::new());
+    };
+    let actor = stored.actor_id.unwrap_or(0);
     // Lower rank wins when one person qualifies several ways.
     let mut chosen: HashMap<i64, (u8, &'static str)> = HashMap::new();
     let mut offer = |user: i64, rank: u8, kind: &'static str| {
@@ -80,24 +73,48 @@ fn recipients(conn: &mut DbConn, event: &Event) -> Result<Vec<Recipient>, AppErr
             }
         }
     };
-    let (topic_id, post_id) = match event.kind.as_str() {
-        "topic.created" | "post.created" => {
-            let (topic_id, post_id) = if event.kind == "topic.created" {
-                (event.subject_id.unwrap_or(0), payload["post_id"].as_i64())
-            } else {
-                (payload["topic_id"].as_i64().unwrap_or(0), event.subject_id)
+    let (topic_id, post_id) = match event {
+        Event::TopicCreated { .. } | Event::PostCreated { .. } => {
+            let (new_topic, topic_id, post_id, mentions, quotes, staff) = match event {
+                Event::TopicCreated {
+                    post_id,
+                    mentions,
+                    quotes,
+                    ..
+                } => (
+                    true,
+                    stored.subject_id.unwrap_or(0),
+                    Some(*post_id),
+                    mentions,
+                    quotes,
+                    false,
+                ),
+                Event::PostCreated {
+                    topic_id,
+                    mentions,
+                    quotes,
+                    staff,
+                    ..
+                } => (
+                    false,
+                    *topic_id,
+                    stored.subject_id,
+                    mentions,
+                    quotes,
+                    *staff,
+                ),
+                _ => unreachable!("matched above"),
             };
             let Some(topic) = fq::topic(conn, topic_id)? else {
                 return Ok(Vec::new());
             };
-            for user in ids(&payload, "mentions") {
-                offer(user, 0, "mention");
+            for user in mentions {
+                offer(*user, 0, "mention");
             }
-            for (_, author) in fq::post_authors(conn, &ids(&payload, "quotes"))? {
+            for (_, author) in fq::post_authors(conn, quotes)? {
                 offer(author, 1, "quote");
             }
-            let new_topic = event.kind == "topic.created";
-            if !new_topic && payload["staff"].as_bool() == Some(true) {
+            if !new_topic && staff {
                 offer(topic.user_id, 2, "staff_reply");
             }
             let topic_levels: HashMap<i64, String> =
@@ -116,27 +133,24 @@ fn recipients(conn: &mut DbConn, event: &Event) -> Result<Vec<Recipient>, AppErr
             chosen.retain(|user, _| topic_levels.get(user).map(String::as_str) != Some("muted"));
             (Some(topic_id), post_id)
         }
-        "post.liked" => {
-            let topic_id = payload["topic_id"].as_i64();
-            if let Some(author) = payload["author_id"].as_i64() {
-                let muted = match topic_id {
-                    Some(t) => fq::topic_watch(conn, author, t)?.as_deref() == Some("muted"),
-                    None => false,
-                };
-                if !muted {
-                    offer(author, 0, "like");
-                }
+        Event::PostLiked {
+            topic_id,
+            author_id,
+        } => {
+            let muted = fq::topic_watch(conn, *author_id, *topic_id)?.as_deref() == Some("muted");
+            if !muted {
+                offer(*author_id, 0, "like");
             }
-            (topic_id, event.subject_id)
+            (Some(*topic_id), stored.subject_id)
         }
-        "topic.solved" => {
-            if let Some(author) = payload["answer_author_id"].as_i64() {
-                offer(author, 0, "solved_answer");
-            }
-            if let Some(asker) = payload["topic_author_id"].as_i64() {
-                offer(asker, 1, "solved");
-            }
-            if let Some(topic_id) = event.subject_id {
+        Event::TopicSolved {
+            post_id,
+            answer_author_id,
+            topic_author_id,
+        } => {
+            offer(*answer_author_id, 0, "solved_answer");
+            offer(*topic_author_id, 1, "solved");
+            if let Some(topic_id) = stored.subject_id {
                 let muted: Vec<i64> = fq::topic_watchers(conn, topic_id)?
                     .into_iter()
                     .filter(|(_, level)| level == "muted")
@@ -144,7 +158,7 @@ fn recipients(conn: &mut DbConn, event: &Event) -> Result<Vec<Recipient>, AppErr
                     .collect();
                 chosen.retain(|user, _| !muted.contains(user));
             }
-            (event.subject_id, payload["post_id"].as_i64())
+            (stored.subject_id, Some(*post_id))
         }
         _ => return Ok(Vec::new()),
     };
@@ -231,13 +245,7 @@ pub fn list(
 pub fn mark_read(db: &Db, user_id: i64, id: Option<i64>) -> Result<(), AppError> {
     db.write_sync(|conn| {
         nq::mark_read(conn, user_id, id)?;
-        db::events::append(
-            conn,
-            "notifications.read",
-            id,
-            Some(user_id),
-            serde_json::json!({}),
-        )?;
+        events::append(conn, &Event::NotificationsRead {}, id, Some(user_id))?;
         Ok(())
     })
 }

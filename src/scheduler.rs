@@ -131,13 +131,10 @@ fn run(conn: &mut DbConn, job: Job, row: &q::JobRow) -> Result<(), AppError> {
         Job::ExpireSessions => {
             let count = db::users::delete_expired_sessions(conn)?;
             if count > 0 {
-                db::events::append(
-                    conn,
-                    "sessions.expired",
-                    None,
-                    None,
-                    serde_json::json!({ "count": count }),
-                )?;
+                let expired = crate::events::Event::SessionsExpired {
+                    count: count as u64,
+                };
+                crate::events::append(conn, &expired, None, None)?;
             }
             // The next run counts from when this one was due, so runs do not drift.
             let next = (row.due_at + SESSIONS_EVERY).max(db::now());

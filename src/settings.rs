@@ -7,11 +7,10 @@ use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 
-use crate::db::{self, Db, events};
+use crate::db::{self, Db};
 use crate::error::AppError;
+use crate::events::{self, Event, StoredEvent};
 use crate::forms::FieldErrors;
-
-pub const SETTINGS_CHANGED: &str = "settings.updated";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SiteSettings {
@@ -217,7 +216,7 @@ pub fn load(db: &Db) -> Result<SiteSettings, AppError> {
 pub fn save(db: &Db, settings: &SiteSettings, actor: Option<i64>) -> Result<(), AppError> {
     db.write_sync(|conn| {
         put_all(conn, settings)?;
-        events::append(conn, SETTINGS_CHANGED, None, actor, serde_json::json!({}))?;
+        events::append(conn, &Event::SettingsUpdated {}, None, actor)?;
         Ok(())
     })
 }
@@ -245,5 +244,30 @@ impl Snapshot {
 
     pub fn set(&self, settings: SiteSettings) {
         *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
+    }
+}
+
+/// Keeps this node's [`Snapshot`] current: reloads every setting when a batch holds
+/// `settings.updated` (a subscriber of the event follower: `src/followers.rs`).
+pub struct SnapshotSubscriber {
+    pub db: Db,
+    pub snapshot: Snapshot,
+}
+
+impl crate::followers::Subscriber for SnapshotSubscriber {
+    fn name(&self) -> &'static str {
+        "settings snapshot"
+    }
+
+    fn apply(&self, batch: &[StoredEvent]) {
+        let changed = batch
+            .iter()
+            .any(|e| matches!(e.event, Some(Event::SettingsUpdated {})));
+        if changed {
+            match load(&self.db) {
+                Ok(s) => self.snapshot.set(s),
+                Err(e) => tracing::warn!(error = %e, "could not reload settings"),
+            }
+        }
     }
 }

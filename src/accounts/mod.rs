@@ -14,8 +14,9 @@ pub use throttle::FailedLogins;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use crate::db::{self, Db, DbConn, events};
+use crate::db::{self, Db, DbConn};
 use crate::error::AppError;
+use crate::events::{self, Event, SessionEnd};
 use crate::forms::FieldErrors;
 
 /// Sessions last this long; logging out or an admin ending them deletes the row earlier.
@@ -157,10 +158,12 @@ pub fn register(
         )?;
         events::append(
             conn,
-            "user.registered",
+            &Event::UserRegistered {
+                username: username.clone(),
+                role: role.as_str().into(),
+            },
             Some(id),
             Some(id),
-            serde_json::json!({ "username": username, "role": role.as_str() }),
         )?;
         Ok(Ok(id))
     });
@@ -274,10 +277,9 @@ pub fn start_session(db: &Db, user: &User, device: &Device) -> Result<NewSession
         )?;
         events::append(
             conn,
-            "session.started",
+            &Event::SessionStarted {},
             Some(user_id),
             Some(user_id),
-            serde_json::json!({}),
         )?;
         Ok(())
     })?;
@@ -312,10 +314,9 @@ pub fn end_session(db: &Db, token: &str, user_id: i64) -> Result<(), AppError> {
         if db::users::delete_session(conn, &hash)? > 0 {
             events::append(
                 conn,
-                "session.ended",
+                &Event::SessionEnded(SessionEnd::Logout {}),
                 Some(user_id),
                 Some(user_id),
-                serde_json::json!({}),
             )?;
         }
         Ok(())

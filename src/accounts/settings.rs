@@ -6,8 +6,9 @@ use chrono::NaiveDateTime;
 use super::{
     EMAIL_CHANGE_REFUSED, check_password, devices, hash_password, normalize_email, verify_password,
 };
-use crate::db::{self, Db, events};
+use crate::db::{self, Db};
 use crate::error::AppError;
+use crate::events::{self, Event, SessionEnd};
 use crate::forms::FieldErrors;
 use crate::tokens::hash_token;
 
@@ -79,10 +80,9 @@ pub fn end_own_session(
         }
         events::append(
             conn,
-            "session.ended",
+            &Event::SessionEnded(SessionEnd::One { session_id }),
             Some(user_id),
             Some(user_id),
-            serde_json::json!({ "session_id": session_id }),
         )?;
         Ok(if current.as_deref() == Some(hash.as_str()) {
             Ended::Current
@@ -98,10 +98,12 @@ pub fn end_all_sessions(db: &Db, user_id: i64) -> Result<usize, AppError> {
         let ended = db::users::delete_sessions_of(conn, user_id, None)?;
         events::append(
             conn,
-            "session.ended",
+            &Event::SessionEnded(SessionEnd::Everywhere {
+                everywhere: true,
+                count: ended as u64,
+            }),
             Some(user_id),
             Some(user_id),
-            serde_json::json!({ "everywhere": true, "count": ended }),
         )?;
         Ok(ended)
     })
@@ -144,10 +146,11 @@ pub fn change_password(
         let ended = db::users::delete_sessions_of(conn, user_id, keep.as_deref())?;
         events::append(
             conn,
-            "account.password_changed",
+            &Event::PasswordChanged {
+                other_sessions_ended: ended as u64,
+            },
             Some(user_id),
             Some(user_id),
-            serde_json::json!({ "other_sessions_ended": ended }),
         )?;
         Ok(Ok(ended))
     })
@@ -194,13 +197,7 @@ pub fn change_email(
         }
         db::users::set_email(conn, user_id, &email, &email_key)?;
         // No addresses in the payload: the event log is kept for good and shown in the audit.
-        events::append(
-            conn,
-            "account.email_changed",
-            Some(user_id),
-            Some(user_id),
-            serde_json::json!({}),
-        )?;
+        events::append(conn, &Event::EmailChanged {}, Some(user_id), Some(user_id))?;
         Ok(Ok(()))
     });
     match result {

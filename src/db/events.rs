@@ -1,5 +1,7 @@
-//! The append-only event log. Every write appends here in its own transaction; followers
-//! (settings snapshot, search index, notifications, other nodes) replay it in id order.
+//! The append-only event log, as SQL: rows with their `kind` and `payload` as stored. What
+//! the kinds are and what their payloads hold is `crate::events` (typed events); write through
+//! `crate::events::append` and follow through `crate::events::after`. The raw rows here are
+//! for what shows the log as stored (the audit page, tests).
 
 use diesel::prelude::*;
 
@@ -9,7 +11,7 @@ use crate::error::AppError;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = events)]
-pub struct Event {
+pub struct EventRow {
     pub id: i64,
     pub kind: String,
     pub subject_id: Option<i64>,
@@ -18,18 +20,19 @@ pub struct Event {
     pub payload: String,
 }
 
-/// Appends one event. Call it last in a write transaction.
+/// Inserts one event row; `crate::events::append` is the only caller (it encodes the typed
+/// event). Call it last in a write transaction.
 ///
 /// On PostgreSQL, sequence values are handed out before commit, so a transaction holding
 /// id 7 can commit after one holding id 8 — and a follower that already read 8 would skip 7
 /// forever. The transaction-scoped advisory lock makes id order equal commit order; taken
 /// last, it is held only for the commit. SQLite already has a single writer.
-pub fn append(
+pub(crate) fn insert(
     conn: &mut DbConn,
     kind: &str,
     subject_id: Option<i64>,
     actor_id: Option<i64>,
-    payload: serde_json::Value,
+    payload: &str,
 ) -> Result<i64, AppError> {
     super::advisory_lock(conn, super::EVENT_ORDER_LOCK)?;
     let id = diesel::insert_into(events::table)
@@ -38,20 +41,21 @@ pub fn append(
             events::subject_id.eq(subject_id),
             events::actor_id.eq(actor_id),
             events::created_at.eq(super::now()),
-            events::payload.eq(payload.to_string()),
+            events::payload.eq(payload),
         ))
         .returning(events::id)
         .get_result(conn)?;
     Ok(id)
 }
 
-/// Events with id greater than `after`, oldest first, at most `limit`.
-pub fn after(conn: &mut DbConn, after: i64, limit: i64) -> Result<Vec<Event>, AppError> {
+/// Event rows with id greater than `after`, oldest first, at most `limit` (followers read
+/// them typed: `crate::events::after`).
+pub fn after(conn: &mut DbConn, after: i64, limit: i64) -> Result<Vec<EventRow>, AppError> {
     Ok(events::table
         .filter(events::id.gt(after))
         .order(events::id.asc())
         .limit(limit)
-        .select(Event::as_select())
+        .select(EventRow::as_select())
         .load(conn)?)
 }
 
@@ -64,21 +68,29 @@ pub fn last_id(conn: &mut DbConn) -> Result<i64, AppError> {
 }
 
 /// Events of one kind, newest first (used by tests and the admin audit view).
-pub fn recent_of_kind(conn: &mut DbConn, kind: &str, limit: i64) -> Result<Vec<Event>, AppError> {
+pub fn recent_of_kind(
+    conn: &mut DbConn,
+    kind: &str,
+    limit: i64,
+) -> Result<Vec<EventRow>, AppError> {
     Ok(events::table
         .filter(events::kind.eq(kind))
         .order(events::id.desc())
         .limit(limit)
-        .select(Event::as_select())
+        .select(EventRow::as_select())
         .load(conn)?)
 }
 
 /// Events before id `before` (all when `None`), newest first: the audit log.
-pub fn before(conn: &mut DbConn, before: Option<i64>, limit: i64) -> Result<Vec<Event>, AppError> {
+pub fn before(
+    conn: &mut DbConn,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<EventRow>, AppError> {
     let mut q = events::table
         .order(events::id.desc())
         .limit(limit)
-        .select(Event::as_select())
+        .select(EventRow::as_select())
         .into_boxed();
     if let Some(b) = before {
         q = q.filter(events::id.lt(b));

@@ -1,11 +1,10 @@
 //! Categories, managed by admins.
 
-use serde_json::json;
-
 use crate::accounts::{Role, User};
+use crate::db::Db;
 use crate::db::forum::{self as q, CategoryFields, CategoryRow};
-use crate::db::{Db, events};
 use crate::error::AppError;
+use crate::events::{self, Event};
 use crate::forms::FieldErrors;
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -131,22 +130,24 @@ pub fn save(
             position: c.position,
             staff_only: c.staff_only,
         };
-        let (id, kind) = match id {
+        let recorded = events::CategoryPayload {
+            slug: c.slug.clone(),
+            name: c.name.clone(),
+            staff_only: c.staff_only,
+        };
+        let (id, event) = match id {
             Some(id) => {
                 if q::update_category(conn, id, &fields)? == 0 {
                     return Err(AppError::NotFound);
                 }
-                (id, "category.updated")
+                (id, Event::CategoryUpdated(recorded))
             }
-            None => (q::insert_category(conn, &fields)?, "category.created"),
+            None => (
+                q::insert_category(conn, &fields)?,
+                Event::CategoryCreated(recorded),
+            ),
         };
-        events::append(
-            conn,
-            kind,
-            Some(id),
-            Some(actor_id),
-            json!({ "slug": c.slug, "name": c.name, "staff_only": c.staff_only }),
-        )?;
+        events::append(conn, &event, Some(id), Some(actor_id))?;
         Ok(Ok(id))
     })
 }

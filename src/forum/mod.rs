@@ -7,12 +7,12 @@ pub mod categories;
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
-use serde_json::json;
 
 use crate::accounts::{Role, User, username_key};
 use crate::db::forum::{self as q, Author, CategoryRow, ListFilter, PostRow, TopicRow};
-use crate::db::{self, Db, DbConn, events};
+use crate::db::{self, Db, DbConn};
 use crate::error::AppError;
+use crate::events::{self, Event};
 use crate::forms::FieldErrors;
 use crate::markdown;
 
@@ -450,18 +450,18 @@ pub fn create_topic(
         let tag_ids = q::ensure_tags(conn, &tags)?;
         q::set_topic_tags(conn, topic_id, &tag_ids)?;
         q::auto_watch(conn, user_id, topic_id)?;
+        let flow = crate::search::deflection::valid_flow(&input.flow).then(|| input.flow.clone());
         events::append(
             conn,
-            "topic.created",
+            &Event::TopicCreated {
+                post_id,
+                category_id: category.id,
+                mentions: mentions.clone(),
+                quotes: quotes.clone(),
+                flow,
+            },
             Some(topic_id),
             Some(user_id),
-            json!({
-                "post_id": post_id,
-                "category_id": category.id,
-                "mentions": mentions,
-                "quotes": quotes,
-                "flow": crate::search::deflection::valid_flow(&input.flow).then_some(&input.flow),
-            }),
         )?;
         Ok(Created {
             topic_id,
@@ -503,10 +503,15 @@ pub fn reply(
         q::auto_watch(conn, user_id, topic_id)?;
         events::append(
             conn,
-            "post.created",
+            &Event::PostCreated {
+                topic_id,
+                post_number,
+                staff,
+                mentions: mentions.clone(),
+                quotes: quotes.clone(),
+            },
             Some(post_id),
             Some(user_id),
-            json!({ "topic_id": topic_id, "post_number": post_number, "staff": staff, "mentions": mentions, "quotes": quotes }),
         )?;
         Ok(Ok(Created { topic_id, slug: topic.slug, post_id, post_number }))
     })
@@ -593,10 +598,13 @@ pub fn edit_post(
         }
         events::append(
             conn,
-            "post.edited",
+            &Event::PostEdited {
+                topic_id: topic.id,
+                version,
+                title_changed,
+            },
             Some(post_id),
             Some(actor_id),
-            json!({ "topic_id": topic.id, "version": version, "title_changed": title_changed }),
         )?;
         Ok(Ok(Created {
             topic_id: topic.id,
@@ -621,7 +629,12 @@ pub fn delete_post(db: &Db, actor: &User, post_id: i64) -> Result<TopicRow, AppE
         } else {
             q::forget_reply(conn, topic.id, post_id)?;
         }
-        events::append(conn, "post.deleted", Some(post_id), Some(actor_id), json!({ "topic_id": topic.id, "post_number": post.post_number, "author_id": post.user_id }))?;
+        let deleted = Event::PostDeleted {
+            topic_id: topic.id,
+            post_number: post.post_number,
+            author_id: post.user_id,
+        };
+        events::append(conn, &deleted, Some(post_id), Some(actor_id))?;
         Ok(topic)
     })
 }
@@ -660,18 +673,20 @@ pub fn hide_post(
         let post = q::post(conn, post_id)?.ok_or(AppError::NotFound)?;
         let topic = q::topic(conn, post.topic_id)?.ok_or(AppError::NotFound)?;
         q::set_hidden(conn, post_id, reason.as_deref())?;
-        let kind = if reason.is_some() {
-            "post.hidden"
-        } else {
-            "post.unhidden"
+        let (topic_id, author_id) = (topic.id, post.user_id);
+        let event = match &reason {
+            Some(reason) => Event::PostHidden {
+                topic_id,
+                reason: reason.clone(),
+                author_id,
+            },
+            None => Event::PostUnhidden {
+                topic_id,
+                reason: (),
+                author_id,
+            },
         };
-        events::append(
-            conn,
-            kind,
-            Some(post_id),
-            Some(actor_id),
-            json!({ "topic_id": topic.id, "reason": reason, "author_id": post.user_id }),
-        )?;
+        events::append(conn, &event, Some(post_id), Some(actor_id))?;
         Ok(topic)
     })
 }
@@ -690,14 +705,19 @@ pub fn set_like(db: &Db, actor: &User, post_id: i64, like: bool) -> Result<Topic
             ));
         }
         if q::set_like(conn, post_id, topic.id, actor_id, like)? {
-            let kind = if like { "post.liked" } else { "post.unliked" };
-            events::append(
-                conn,
-                kind,
-                Some(post_id),
-                Some(actor_id),
-                json!({ "topic_id": topic.id, "author_id": post.user_id }),
-            )?;
+            let (topic_id, author_id) = (topic.id, post.user_id);
+            let event = if like {
+                Event::PostLiked {
+                    topic_id,
+                    author_id,
+                }
+            } else {
+                Event::PostUnliked {
+                    topic_id,
+                    author_id,
+                }
+            };
+            events::append(conn, &event, Some(post_id), Some(actor_id))?;
         }
         Ok(topic)
     })
@@ -718,20 +738,36 @@ pub fn set_solution(
             return Err(AppError::NotFound);
         }
         if topic.user_id != actor_id && !staff {
-            return Err(AppError::Forbidden("Only the person who asked, or staff, can choose the answer.".into()));
+            return Err(AppError::Forbidden(
+                "Only the person who asked, or staff, can choose the answer.".into(),
+            ));
         }
         if accept {
             if post.post_number == 1 {
-                return Err(AppError::BadRequest("The question itself cannot be its answer; accept a reply.".into()));
+                return Err(AppError::BadRequest(
+                    "The question itself cannot be its answer; accept a reply.".into(),
+                ));
             }
             if post.hidden_reason.is_some() {
-                return Err(AppError::BadRequest("A hidden post cannot be the answer.".into()));
+                return Err(AppError::BadRequest(
+                    "A hidden post cannot be the answer.".into(),
+                ));
             }
             q::set_solved(conn, topic.id, Some(post_id))?;
-            events::append(conn, "topic.solved", Some(topic.id), Some(actor_id), json!({ "post_id": post_id, "answer_author_id": post.user_id, "topic_author_id": topic.user_id }))?;
+            let solved = Event::TopicSolved {
+                post_id,
+                answer_author_id: post.user_id,
+                topic_author_id: topic.user_id,
+            };
+            events::append(conn, &solved, Some(topic.id), Some(actor_id))?;
         } else if topic.solved_post_id == Some(post_id) {
             q::set_solved(conn, topic.id, None)?;
-            events::append(conn, "topic.unsolved", Some(topic.id), Some(actor_id), json!({ "post_id": post_id }))?;
+            events::append(
+                conn,
+                &Event::TopicUnsolved { post_id },
+                Some(topic.id),
+                Some(actor_id),
+            )?;
         }
         Ok(topic)
     })
@@ -763,15 +799,19 @@ impl TopicAction {
         })
     }
 
-    fn event_kind(self) -> &'static str {
+    /// The event that records this action on a topic now in `from_category`.
+    fn event(self, from_category: i64) -> Event {
         match self {
-            TopicAction::Lock => "topic.locked",
-            TopicAction::Unlock => "topic.unlocked",
-            TopicAction::Pin => "topic.pinned",
-            TopicAction::Unpin => "topic.unpinned",
-            TopicAction::Unlist => "topic.unlisted",
-            TopicAction::Relist => "topic.relisted",
-            TopicAction::Move(_) => "topic.moved",
+            TopicAction::Lock => Event::TopicLocked {},
+            TopicAction::Unlock => Event::TopicUnlocked {},
+            TopicAction::Pin => Event::TopicPinned {},
+            TopicAction::Unpin => Event::TopicUnpinned {},
+            TopicAction::Unlist => Event::TopicUnlisted {},
+            TopicAction::Relist => Event::TopicRelisted {},
+            TopicAction::Move(to) => Event::TopicMoved {
+                from: from_category,
+                to,
+            },
         }
     }
 }
@@ -786,7 +826,6 @@ pub fn moderate_topic(
     let actor_id = actor.id;
     db.write_sync(|conn| {
         let topic = q::topic(conn, topic_id)?.ok_or(AppError::NotFound)?;
-        let mut details = json!({});
         match action {
             TopicAction::Lock => q::set_topic_flag(conn, topic_id, "locked", true)?,
             TopicAction::Unlock => q::set_topic_flag(conn, topic_id, "locked", false)?,
@@ -798,15 +837,13 @@ pub fn moderate_topic(
                 q::category(conn, category_id)?
                     .ok_or_else(|| AppError::BadRequest("That category does not exist.".into()))?;
                 q::move_topic(conn, topic_id, category_id)?;
-                details = json!({ "from": topic.category_id, "to": category_id });
             }
         }
         events::append(
             conn,
-            action.event_kind(),
+            &action.event(topic.category_id),
             Some(topic_id),
             Some(actor_id),
-            details,
         )?;
         Ok(topic)
     })
@@ -828,10 +865,11 @@ pub fn watch_topic(db: &Db, user: &User, topic_id: i64, level: &str) -> Result<T
         q::set_topic_watch(conn, user_id, topic_id, level)?;
         events::append(
             conn,
-            "topic.watch_changed",
+            &Event::TopicWatchChanged {
+                level: level.into(),
+            },
             Some(topic_id),
             Some(user_id),
-            json!({ "level": level }),
         )?;
         Ok(topic)
     })
@@ -849,10 +887,11 @@ pub fn watch_category(db: &Db, user: &User, category_id: i64, level: &str) -> Re
         q::set_category_watch(conn, user_id, category_id, level)?;
         events::append(
             conn,
-            "category.watch_changed",
+            &Event::CategoryWatchChanged {
+                level: level.into(),
+            },
             Some(category_id),
             Some(user_id),
-            json!({ "level": level }),
         )?;
         Ok(())
     })
@@ -876,13 +915,11 @@ pub fn recook(db: &Db) -> Result<usize, AppError> {
             for (id, html) in &updates {
                 q::set_cooked(conn, *id, html)?;
             }
-            events::append(
-                conn,
-                "posts.recooked",
-                None,
-                None,
-                json!({ "through_post_id": after, "count": updates.len() }),
-            )?;
+            let recooked = Event::PostsRecooked {
+                through_post_id: after,
+                count: updates.len() as u64,
+            };
+            events::append(conn, &recooked, None, None)?;
             Ok(())
         })?;
     }

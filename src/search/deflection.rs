@@ -1,17 +1,13 @@
 //! Deflection: answers offered while a customer writes a question, and what they did next.
-//! Each new-topic form carries a random "flow" id; the events below and the flow id in
+//! Each new-topic form carries a random "flow" id; the `deflection.*` events below and the flow id in
 //! `topic.created` let reports count questions answered before they were asked.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use serde_json::json;
-
-use crate::db::{Db, events};
+use crate::db::Db;
 use crate::error::AppError;
-
-pub const SUGGESTED: &str = "deflection.suggested";
-pub const OPENED: &str = "deflection.opened";
+use crate::events::{self, Event};
 
 /// A flow id as issued by the new-topic form (anything else is ignored).
 pub fn valid_flow(flow: &str) -> bool {
@@ -48,10 +44,13 @@ pub fn record_suggested(
     db.write_sync(|conn| {
         events::append(
             conn,
-            SUGGESTED,
+            &Event::DeflectionSuggested {
+                flow: flow.into(),
+                query: query.clone(),
+                topic_ids: topic_ids.to_vec(),
+            },
             None,
             user_id,
-            json!({ "flow": flow, "query": query, "topic_ids": topic_ids }),
         )?;
         Ok(())
     })
@@ -69,10 +68,9 @@ pub fn record_opened(
     db.write_sync(|conn| {
         events::append(
             conn,
-            OPENED,
+            &Event::DeflectionOpened { flow: flow.into() },
             Some(topic_id),
             user_id,
-            json!({ "flow": flow }),
         )?;
         Ok(())
     })

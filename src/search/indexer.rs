@@ -5,13 +5,13 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::Value;
 use tantivy::{IndexWriter, TantivyDocument, Term};
 
 use super::{Fields, Generation, SearchIndex, write_pointer};
 use crate::db::search::{self as sq, TopicForIndex};
 use crate::db::{self, Db};
 use crate::error::AppError;
+use crate::events::{self, Event, StoredEvent};
 
 /// Memory budget for building a whole index (a first build or `reindex`): bigger buffers
 /// mean fewer, larger segments and a faster build.
@@ -85,7 +85,7 @@ fn follow(db: &Db, index: &SearchIndex) -> Result<(), AppError> {
             writer = self::writer(&generation, FOLLOW_HEAP_BYTES)?;
             last = generation.applied_event();
         }
-        let batch = db.read_sync(|conn| db::events::after(conn, last, EVENT_BATCH))?;
+        let batch = db.read_sync(|conn| events::after(conn, last, EVENT_BATCH))?;
         let Some(newest) = batch.last().map(|e| e.id) else {
             std::thread::sleep(POLL);
             continue;
@@ -106,24 +106,30 @@ fn apply(
     db: &Db,
     f: &Fields,
     writer: &mut IndexWriter<TantivyDocument>,
-    batch: &[db::events::Event],
+    batch: &[StoredEvent],
 ) -> Result<(), AppError> {
     let mut rebuild: BTreeSet<i64> = BTreeSet::new();
     let mut new_posts: Vec<i64> = Vec::new();
     let mut categories: BTreeSet<i64> = BTreeSet::new();
     for e in batch {
-        let payload: Value = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
-        let topic_in_payload = payload["topic_id"].as_i64();
-        match e.kind.as_str() {
-            "topic.created" | "topic.solved" | "topic.unsolved" | "topic.moved"
-            | "topic.unlisted" | "topic.relisted" => {
+        let Some(event) = &e.event else { continue };
+        match event {
+            Event::TopicCreated { .. }
+            | Event::TopicSolved { .. }
+            | Event::TopicUnsolved { .. }
+            | Event::TopicMoved { .. }
+            | Event::TopicUnlisted {}
+            | Event::TopicRelisted {} => {
                 rebuild.extend(e.subject_id);
             }
-            "post.edited" | "post.deleted" | "post.hidden" | "post.unhidden" => {
-                rebuild.extend(topic_in_payload)
+            Event::PostEdited { topic_id, .. }
+            | Event::PostDeleted { topic_id, .. }
+            | Event::PostHidden { topic_id, .. }
+            | Event::PostUnhidden { topic_id, .. } => {
+                rebuild.insert(*topic_id);
             }
-            "post.created" => new_posts.extend(e.subject_id),
-            "category.updated" => categories.extend(e.subject_id),
+            Event::PostCreated { .. } => new_posts.extend(e.subject_id),
+            Event::CategoryUpdated(_) => categories.extend(e.subject_id),
             _ => {}
         }
     }

@@ -12,8 +12,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::SearchIndex;
-use crate::db::{self, Db, events::Event, notifications as cursors, related};
+use crate::db::{self, Db, notifications as cursors, related};
 use crate::error::AppError;
+use crate::events::{self, Event, StoredEvent};
 
 /// How many related topics a page shows.
 pub const SHOWN: usize = 5;
@@ -44,13 +45,13 @@ pub fn spawn(db: Db, index: SearchIndex) -> std::io::Result<()> {
 }
 
 /// The topic whose own list an event makes due, if any.
-fn changed_topic(e: &Event) -> Option<i64> {
-    match e.kind.as_str() {
-        "topic.created" | "topic.solved" | "topic.unsolved" | "topic.moved" => e.subject_id,
-        "post.edited" => serde_json::from_str::<serde_json::Value>(&e.payload)
-            .ok()?
-            .get("topic_id")?
-            .as_i64(),
+fn changed_topic(e: &StoredEvent) -> Option<i64> {
+    match e.event.as_ref()? {
+        Event::TopicCreated { .. }
+        | Event::TopicSolved { .. }
+        | Event::TopicUnsolved { .. }
+        | Event::TopicMoved { .. } => e.subject_id,
+        Event::PostEdited { topic_id, .. } => Some(*topic_id),
         _ => None,
     }
 }
@@ -66,7 +67,7 @@ pub fn round(db: &Db, index: &SearchIndex) -> Result<bool, AppError> {
     let noted = db.write_sync(|conn| {
         db::advisory_lock(conn, db::RELATED_LOCK)?;
         let cursor = cursors::cursor(conn, CURSOR)?;
-        let mut batch = db::events::after(conn, cursor, EVENT_BATCH)?;
+        let mut batch = events::after(conn, cursor, EVENT_BATCH)?;
         let fetched = batch.len() as i64;
         batch.retain(|e| e.id <= indexed);
         let Some(last) = batch.last().map(|e| e.id) else {

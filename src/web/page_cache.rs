@@ -3,8 +3,9 @@
 //! Most page views on a public forum come from people who are not logged in, and they all
 //! see the same page for a URL. Rendering it (queries, templates, compression) costs about a
 //! millisecond of CPU; answering from here costs a map lookup. The cache is derived data like
-//! the search index: this node's event follower calls [`PageCache::note_events`] with every
-//! batch of new events, and any event that can change what a visitor sees empties the cache
+//! the search index: it subscribes to this node's event follower (`src/followers.rs`), which
+//! hands it every batch of new events, and any event that can change what a visitor sees
+//! ([`Event::visible_to_visitors`], and any event this version cannot read) empties the cache
 //! (a generation counter, so it is one atomic increment). A write is therefore visible to
 //! anonymous visitors within one follower poll (≤ 250 ms), on every node, and entries also
 //! expire after [`PageCache::TTL`] so that relative times ("5 minutes ago") stay right.
@@ -30,22 +31,7 @@ use actix_web::{HttpMessage, HttpResponse, web};
 
 use super::AppState;
 use super::ctx::{AnonCsrf, SESSION_COOKIE};
-use crate::db::events::Event;
-
-/// Events that change nothing an anonymous visitor can see; every other kind (including
-/// kinds added later) empties the cache.
-const PRIVATE_EVENTS: &[&str] = &[
-    "session.started",
-    "session.ended",
-    "sessions.expired",
-    "account.password_changed",
-    "account.email_changed",
-    "notifications.read",
-    "topic.watch_changed",
-    "category.watch_changed",
-    crate::search::deflection::SUGGESTED,
-    crate::search::deflection::OPENED,
-];
+use crate::events::{Event, StoredEvent};
 
 struct Entry {
     generation: u64,
@@ -81,17 +67,26 @@ impl Default for PageCache {
     }
 }
 
+impl crate::followers::Subscriber for PageCache {
+    fn name(&self) -> &'static str {
+        "visitors' page cache"
+    }
+
+    fn apply(&self, batch: &[StoredEvent]) {
+        self.note_events(batch);
+    }
+}
+
 impl PageCache {
     pub const TTL: Duration = Duration::from_secs(30);
     /// Plain and compressed bytes together: a few hundred topic pages.
     const MAX_BYTES: usize = 32 * 1024 * 1024;
 
-    /// Called by the event follower with each batch of new events.
-    pub fn note_events(&self, events: &[Event]) {
-        if events
-            .iter()
-            .any(|e| !PRIVATE_EVENTS.contains(&e.kind.as_str()))
-        {
+    /// Called by the event follower with each batch of new events: empties the cache when
+    /// one of them may change a public page (including kinds this version does not know).
+    pub fn note_events(&self, events: &[StoredEvent]) {
+        let public = |e: &StoredEvent| e.event.as_ref().is_none_or(Event::visible_to_visitors);
+        if events.iter().any(public) {
             self.invalidate();
         }
     }
@@ -285,28 +280,33 @@ mod tests {
         }
     }
 
-    fn event(kind: &str) -> Event {
-        Event {
+    fn event(kind: &str, payload: &str) -> StoredEvent {
+        StoredEvent::from(crate::db::events::EventRow {
             id: 1,
             kind: kind.into(),
             subject_id: None,
             actor_id: None,
             created_at: crate::db::now(),
-            payload: "{}".into(),
-        }
+            payload: payload.into(),
+        })
     }
 
     #[test]
     fn public_events_empty_the_cache_and_private_ones_do_not() {
         let cache = PageCache::default();
         cache.put("/t/a/1".into(), entry(&cache, 10));
-        cache.note_events(&[event("session.started"), event("notifications.read")]);
+        cache.note_events(&[
+            event("session.started", "{}"),
+            event("notifications.read", "{}"),
+        ]);
         assert!(cache.get("/t/a/1").is_some());
-        cache.note_events(&[event("session.started"), event("post.created")]);
+        let reply = r#"{"mentions":[],"post_number":2,"quotes":[],"staff":false,"topic_id":1}"#;
+        assert!(event("post.created", reply).event.is_some());
+        cache.note_events(&[event("session.started", "{}"), event("post.created", reply)]);
         assert!(cache.get("/t/a/1").is_none());
         // A kind nobody listed yet counts as public.
         cache.put("/t/a/1".into(), entry(&cache, 10));
-        cache.note_events(&[event("incident.created")]);
+        cache.note_events(&[event("incident.created", "{}")]);
         assert!(cache.get("/t/a/1").is_none());
     }
 

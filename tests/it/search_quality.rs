@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use townhall::db::forum::{self as q, ListFilter, NewPost, NewTopic};
-use townhall::db::{self, Db, events};
+use townhall::db::{self, Db};
 use townhall::error::AppError;
+use townhall::events::{self, Event};
 
 use crate::support::{Client, Server, TestDb, cli};
 
@@ -1116,13 +1117,14 @@ fn add_distractors(db: &Db, demo_titles: &HashSet<String>) -> (i64, String) {
                             q::set_solved(conn, topic_id, Some(post_id))?;
                         }
                     }
-                    events::append(
-                        conn,
-                        "topic.created",
-                        Some(topic_id),
-                        Some(g.author),
-                        serde_json::json!({ "post_id": first, "category_id": g.category }),
-                    )?;
+                    let created = Event::TopicCreated {
+                        post_id: first,
+                        category_id: g.category,
+                        mentions: Vec::new(),
+                        quotes: Vec::new(),
+                        flow: None,
+                    };
+                    events::append(conn, &created, Some(topic_id), Some(g.author))?;
                     last = (topic_id, g.title.clone());
                 }
                 Ok(last)
