@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::events::{self, Event, StoredEvent};
 
 /// How many related topics a page shows.
-pub const SHOWN: usize = 5;
+pub const SHOWN: usize = crate::db::related::MAX_LIST;
 const CURSOR: &str = "related_topics";
 const EVENT_BATCH: i64 = 500;
 /// Lists computed per round: a few tens of milliseconds of searching.
