@@ -138,7 +138,7 @@ fn run(conn: &mut DbConn, job: Job, row: &q::JobRow) -> Result<(), AppError> {
             }
             // The next run counts from when this one was due, so runs do not drift.
             let next = (row.due_at + SESSIONS_EVERY).max(db::now());
-            q::schedule(conn, job.kind(), "", next, "{}")?;
+            schedule(conn, job, "", next)?;
         }
     }
     Ok(())

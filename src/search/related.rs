@@ -64,23 +64,19 @@ pub fn round(db: &Db, index: &SearchIndex) -> Result<bool, AppError> {
     if indexed == 0 {
         return Ok(false);
     }
-    let noted = db.write_sync(|conn| {
+    let more_events = db.write_sync(|conn| {
         db::advisory_lock(conn, db::RELATED_LOCK)?;
         let cursor = cursors::cursor(conn, CURSOR)?;
         let mut batch = events::after(conn, cursor, EVENT_BATCH)?;
-        let fetched = batch.len() as i64;
         batch.retain(|e| e.id <= indexed);
         let Some(last) = batch.last().map(|e| e.id) else {
-            return Ok(0);
+            return Ok(false);
         };
         let due: BTreeSet<i64> = batch.iter().filter_map(changed_topic).collect();
         related::mark_due(conn, &due.into_iter().collect::<Vec<_>>())?;
         cursors::set_cursor(conn, CURSOR, last)?;
-        Ok(if batch.len() as i64 == fetched {
-            fetched
-        } else {
-            0
-        })
+        // A full batch that the index has wholly applied: more may be waiting.
+        Ok(batch.len() as i64 == EVENT_BATCH)
     })?;
     let now = db::now();
     let claimed = db.write_sync(|conn| {
@@ -106,5 +102,5 @@ pub fn round(db: &Db, index: &SearchIndex) -> Result<bool, AppError> {
             related::mark_due(conn, &failed)
         })?;
     }
-    Ok(noted == EVENT_BATCH || claimed.len() as i64 == CLAIM)
+    Ok(more_events || claimed.len() as i64 == CLAIM)
 }

@@ -19,7 +19,7 @@
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -35,7 +35,6 @@ use crate::events::{Event, StoredEvent};
 
 struct Entry {
     generation: u64,
-    made: Instant,
     content_type: HeaderValue,
     plain: Bytes,
     gzip: Bytes,
@@ -100,9 +99,7 @@ impl PageCache {
 
     fn get(&self, key: &str) -> Option<std::sync::Arc<Entry>> {
         let generation = self.generation.load(Ordering::Acquire);
-        self.entries
-            .get(key)
-            .filter(|e| e.generation == generation && e.made.elapsed() < Self::TTL)
+        self.entries.get(key).filter(|e| e.generation == generation)
     }
 
     fn put(&self, key: String, entry: Entry) -> std::sync::Arc<Entry> {
@@ -200,7 +197,6 @@ pub async fn anonymous_pages(
         .is_some_and(|t| contains(&body, t.as_bytes()));
     let entry = Entry {
         generation,
-        made: Instant::now(),
         content_type,
         gzip: gzip(&body),
         plain: body,
@@ -273,7 +269,6 @@ mod tests {
     fn entry(cache: &PageCache, size: usize) -> Entry {
         Entry {
             generation: cache.generation.load(Ordering::Acquire),
-            made: Instant::now(),
             content_type: HeaderValue::from_static("text/html"),
             plain: Bytes::from(vec![b'x'; size]),
             gzip: Bytes::new(),

@@ -418,16 +418,7 @@ impl Client {
 
     /// Like a person: open `page`, then submit its form to `action` with `fields`.
     pub fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Resp {
-        let form = self.get(page);
-        let csrf = form.csrf();
-        assert!(
-            !csrf.is_empty(),
-            "no CSRF field on {page} (status {})",
-            form.status
-        );
-        let mut all: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
-        all.extend_from_slice(fields);
-        self.post_form(action, &all)
+        self.submit_with(page, action, fields, &[])
     }
 
     pub fn register(&self, username: &str, email: &str, password: &str) -> Resp {
@@ -443,11 +434,7 @@ impl Client {
     }
 
     pub fn login(&self, username: &str, password: &str) -> Resp {
-        self.submit(
-            "/login",
-            "/login",
-            &[("username", username), ("password", password)],
-        )
+        self.login_with(username, password, &[])
     }
 
     /// Completes first-run setup: this client becomes the admin, logged in.
