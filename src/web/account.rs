@@ -73,7 +73,8 @@ pub async fn overview(ctx: Ctx, q: web::Query<DoneQuery>) -> Result<HttpResponse
         }
         section.card {
             h2 { "Where you are logged in" }
-            table.admin-table {
+            // Scrolls sideways on a phone rather than spilling out of the card.
+            div.table-scroll { table.admin-table {
                 thead { tr { th { "Device" } th { "Logged in" } th { "Last active" } th { "Address" } th { span.visually-hidden { "Log out" } } } }
                 tbody {
                     @for s in &sessions {
@@ -97,7 +98,7 @@ pub async fn overview(ctx: Ctx, q: web::Query<DoneQuery>) -> Result<HttpResponse
                         }
                     }
                 }
-            }
+            } }
             p.small { "Last active is approximate (updated every few minutes)." }
             form method="post" action="/account/logout-everywhere" {
                 (csrf_field(&ctx))

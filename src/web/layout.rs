@@ -172,11 +172,10 @@ fn shell(state: &AppState, ctx: Option<&Ctx>, s: &SiteSettings, page: Page) -> M
                             }
                         }
                     }
+                    // Only sections that exist: the knowledge base, changelog and status page
+                    // join this list when they land, not before (a link to a 404 helps nobody).
                     nav.wrap.sections aria-label="Sections" {
                         a href="/latest" { "Forum" }
-                        a href="/kb" { "Knowledge base" }
-                        a href="/changelog" { "Changelog" }
-                        a href="/status" { "Status" }
                         a href="/contact" { "Contact" }
                     }
                 }

@@ -42,11 +42,6 @@ pub async fn home(ctx: Ctx) -> Result<HttpResponse, AppError> {
                 p { a href="/latest" { "Browse the forum" } }
             }
             div.card {
-                h2 { "Read the guides" }
-                p { "Step-by-step articles written from real, solved cases." }
-                p { a href="/kb" { "Open the knowledge base" } }
-            }
-            div.card {
                 h2 { "Talk to a person" }
                 p { "Every new question gets an answer within " (layout::hours(s.first_response_hours)) "." }
                 p { a href="/contact" { "Phone, email and hours" } }
