@@ -334,6 +334,24 @@ impl Seed {
     }
 }
 
+thread_local! {
+    /// Set by [`seeding`] while the demo loader or a fixture writes through the domain.
+    static SEEDING: std::cell::Cell<Option<Seed>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` (which writes through the domain on this thread) with every event it appends
+/// marked as seeded (`"demo": true`), so that sample data stays recognisable in the log.
+pub fn seeding<T>(seed: Seed, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Seed>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SEEDING.set(self.0);
+        }
+    }
+    let _restore = Restore(SEEDING.replace(Some(seed)));
+    f()
+}
+
 /// Appends `event` about `subject_id` by `actor_id`; call it last in a write transaction.
 /// Returns the event id.
 pub fn append(
@@ -342,19 +360,10 @@ pub fn append(
     subject_id: Option<i64>,
     actor_id: Option<i64>,
 ) -> Result<i64, AppError> {
-    let (kind, payload) = event.encode();
-    db::events::insert(conn, kind, subject_id, actor_id, &payload)
-}
-
-/// [`append`] for the demo loader: the payload is marked `"demo": true`.
-pub fn append_seeded(
-    conn: &mut DbConn,
-    event: &Event,
-    subject_id: Option<i64>,
-    actor_id: Option<i64>,
-    seed: Seed,
-) -> Result<i64, AppError> {
-    let (kind, payload) = event.encode_seeded(seed);
+    let (kind, payload) = match SEEDING.get() {
+        Some(seed) => event.encode_seeded(seed),
+        None => event.encode(),
+    };
     db::events::insert(conn, kind, subject_id, actor_id, &payload)
 }
 

@@ -16,5 +16,6 @@ pub mod notifications;
 pub mod scheduler;
 pub mod search;
 pub mod settings;
+pub mod subject;
 pub mod tokens;
 pub mod web;

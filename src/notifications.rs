@@ -5,11 +5,12 @@
 
 use std::collections::HashMap;
 
-use crate::db::forum as fq;
+use crate::db::forum::{self as fq, WatchLevel};
 use crate::db::notifications::{self as nq, NewNotification, NotificationRow};
 use crate::db::{self, Db, DbConn};
 use crate::error::AppError;
 use crate::events::{self, Event, StoredEvent};
+use crate::subject::{Named, Subject};
 
 const CURSOR: &str = "notifications";
 /// Events per transaction. Small, because each one holds the database's write lock (on
@@ -29,15 +30,14 @@ pub fn process(db: &Db) -> Result<usize, AppError> {
                 return Ok(0);
             };
             for event in &batch {
-                for (user_id, kind, topic_id, post_id) in recipients(conn, event)? {
+                for (user_id, kind, subject) in recipients(conn, event)? {
                     nq::insert(
                         conn,
                         &NewNotification {
                             user_id,
                             event_id: event.id,
                             kind,
-                            topic_id,
-                            post_id,
+                            subject,
                             actor_id: event.actor_id,
                             at: event.created_at,
                         },
@@ -54,7 +54,7 @@ pub fn process(db: &Db) -> Result<usize, AppError> {
     }
 }
 
-type Recipient = (i64, &'static str, Option<i64>, Option<i64>);
+type Recipient = (i64, &'static str, Subject);
 
 /// Who hears about `stored`, and as what: at most one notification per person per event,
 /// the most specific kind winning; never the actor; never someone who muted the topic.
@@ -73,7 +73,7 @@ fn recipients(conn: &mut DbConn, stored: &StoredEvent) -> Result<Vec<Recipient>,
             }
         }
     };
-    let (topic_id, post_id) = match event {
+    let subject = match event {
         Event::TopicCreated { .. } | Event::PostCreated { .. } => {
             let (new_topic, topic_id, post_id, mentions, quotes, staff) = match event {
                 Event::TopicCreated {
@@ -117,31 +117,33 @@ fn recipients(conn: &mut DbConn, stored: &StoredEvent) -> Result<Vec<Recipient>,
             if !new_topic && staff {
                 offer(topic.user_id, 2, "staff_reply");
             }
-            let topic_levels: HashMap<i64, String> =
+            let topic_levels: HashMap<i64, WatchLevel> =
                 fq::topic_watchers(conn, topic.id)?.into_iter().collect();
             for (user, level) in &topic_levels {
-                if level == "watching" && !new_topic {
+                if *level == WatchLevel::Watching && !new_topic {
                     offer(*user, 3, "reply");
                 }
             }
             for (user, level) in fq::category_watchers(conn, topic.category_id)? {
-                let topic_level = topic_levels.get(&user).map(String::as_str);
-                if level == "watching" && topic_level != Some("muted") {
+                let topic_level = topic_levels.get(&user).copied();
+                if level == WatchLevel::Watching && topic_level != Some(WatchLevel::Muted) {
                     offer(user, 4, if new_topic { "new_topic" } else { "reply" });
                 }
             }
-            chosen.retain(|user, _| topic_levels.get(user).map(String::as_str) != Some("muted"));
-            (Some(topic_id), post_id)
+            chosen.retain(|user, _| topic_levels.get(user) != Some(&WatchLevel::Muted));
+            post_id.map_or(Subject::Topic(topic_id), Subject::Post)
         }
         Event::PostLiked {
             topic_id,
             author_id,
         } => {
-            let muted = fq::topic_watch(conn, *author_id, *topic_id)?.as_deref() == Some("muted");
+            let muted = fq::topic_watch(conn, *author_id, *topic_id)? == Some(WatchLevel::Muted);
             if !muted {
                 offer(*author_id, 0, "like");
             }
-            (Some(*topic_id), stored.subject_id)
+            stored
+                .subject_id
+                .map_or(Subject::Topic(*topic_id), Subject::Post)
         }
         Event::TopicSolved {
             post_id,
@@ -153,18 +155,18 @@ fn recipients(conn: &mut DbConn, stored: &StoredEvent) -> Result<Vec<Recipient>,
             if let Some(topic_id) = stored.subject_id {
                 let muted: Vec<i64> = fq::topic_watchers(conn, topic_id)?
                     .into_iter()
-                    .filter(|(_, level)| level == "muted")
+                    .filter(|(_, level)| *level == WatchLevel::Muted)
                     .map(|(user, _)| user)
                     .collect();
                 chosen.retain(|user, _| !muted.contains(user));
             }
-            (stored.subject_id, Some(*post_id))
+            Subject::Post(*post_id)
         }
         _ => return Ok(Vec::new()),
     };
     let mut out: Vec<Recipient> = chosen
         .into_iter()
-        .map(|(user, (_, kind))| (user, kind, topic_id, post_id))
+        .map(|(user, (_, kind))| (user, kind, subject))
         .collect();
     out.sort_by_key(|r| r.0);
     Ok(out)
@@ -212,28 +214,44 @@ pub fn list(
             .into_iter()
             .map(|a| (a.id, a.username))
             .collect();
-        let mut topic_ids: Vec<i64> = rows.iter().filter_map(|r| r.topic_id).collect();
+        // Posts are shown with their topic's title and linked in place.
+        let post_ids: Vec<i64> = rows
+            .iter()
+            .filter_map(|r| match r.subject() {
+                Some(Subject::Post(id)) => Some(id),
+                _ => None,
+            })
+            .collect();
+        let post_topics: HashMap<i64, i64> =
+            fq::post_topics(conn, &post_ids)?.into_iter().collect();
+        let topic_of = |row: &NotificationRow| match row.subject() {
+            Some(Subject::Topic(id)) => Some(id),
+            Some(Subject::Post(id)) => post_topics.get(&id).copied(),
+            _ => None,
+        };
+        let mut topic_ids: Vec<i64> = rows.iter().filter_map(topic_of).collect();
         topic_ids.sort_unstable();
         topic_ids.dedup();
-        let topics = fq::topics_by_ids(conn, &topic_ids)?;
-        let topics: HashMap<i64, (String, String)> = topics
+        let topics: HashMap<i64, (String, String)> = fq::topics_by_ids(conn, &topic_ids)?
             .into_iter()
             .map(|t| (t.id, (t.title, t.slug)))
             .collect();
         Ok(rows
             .into_iter()
             .map(|row| {
-                let topic = row.topic_id.and_then(|t| topics.get(&t));
+                let topic_id = topic_of(&row);
+                let topic = topic_id.and_then(|t| topics.get(&t));
+                let href = match (row.subject(), topic_id, topic) {
+                    (Some(subject), Some(topic_id), Some((_, slug))) => subject.path(Named {
+                        slug,
+                        topic_id: Some(topic_id),
+                    }),
+                    _ => "/notifications".into(),
+                };
                 Shown {
                     actor: row.actor_id.and_then(|a| actors.get(&a).cloned()),
                     topic_title: topic.map(|(title, _)| title.clone()),
-                    href: match (row.topic_id, topic) {
-                        (Some(id), Some((_, slug))) => match row.post_id {
-                            Some(p) => format!("/t/{slug}/{id}?post={p}#p-{p}"),
-                            None => format!("/t/{slug}/{id}"),
-                        },
-                        _ => "/notifications".into(),
-                    },
+                    href,
                     row,
                 }
             })

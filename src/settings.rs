@@ -214,15 +214,22 @@ pub fn load(db: &Db) -> Result<SiteSettings, AppError> {
 
 /// Stores every setting and appends one event, in one transaction.
 pub fn save(db: &Db, settings: &SiteSettings, actor: Option<i64>) -> Result<(), AppError> {
-    db.write_sync(|conn| {
-        put_all(conn, settings)?;
-        events::append(conn, &Event::SettingsUpdated {}, None, actor)?;
-        Ok(())
-    })
+    db.write_sync(|conn| save_in(conn, settings, actor))
+}
+
+/// [`save`] inside the caller's transaction.
+pub fn save_in(
+    conn: &mut db::DbConn,
+    settings: &SiteSettings,
+    actor: Option<i64>,
+) -> Result<(), AppError> {
+    put_all(conn, settings)?;
+    events::append(conn, &Event::SettingsUpdated {}, None, actor)?;
+    Ok(())
 }
 
 /// Writes every setting; the caller appends the event in the same transaction.
-pub fn put_all(conn: &mut db::DbConn, settings: &SiteSettings) -> Result<(), AppError> {
+fn put_all(conn: &mut db::DbConn, settings: &SiteSettings) -> Result<(), AppError> {
     for (key, value) in settings.to_rows() {
         db::settings::put(conn, key, &value)?;
     }

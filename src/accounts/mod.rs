@@ -145,25 +145,17 @@ pub fn register(
         if !errors.is_empty() {
             return Ok(Err(errors));
         }
-        let id = db::users::insert(
+        let id = create_user_in(
             conn,
-            &db::users::NewUser {
+            &NewAccount {
                 username: &username,
                 username_key: &username_key,
                 email: &email,
                 email_key: &email_key,
                 password_hash: &password_hash,
-                role: role.as_str(),
+                role,
             },
-        )?;
-        events::append(
-            conn,
-            &Event::UserRegistered {
-                username: username.clone(),
-                role: role.as_str().into(),
-            },
-            Some(id),
-            Some(id),
+            CreatedBy::Owner,
         )?;
         Ok(Ok(id))
     });
@@ -185,6 +177,69 @@ pub fn register(
         }
         Err(e) => Err(e),
     }
+}
+
+/// A checked, normalised account ready to write (see `normalize_username`, `normalize_email`).
+pub struct NewAccount<'a> {
+    pub username: &'a str,
+    pub username_key: &'a str,
+    pub email: &'a str,
+    pub email_key: &'a str,
+    pub password_hash: &'a str,
+    pub role: Role,
+}
+
+/// Who created an account: its owner signing up, or nobody (the demo loader, fixtures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreatedBy {
+    Owner,
+    System,
+}
+
+/// Who does a write: enough of a user for the domain's rules (the demo loader and test
+/// fixtures write without a session, so the domain does not need a whole `User`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub id: i64,
+    pub role: Role,
+}
+
+impl From<&User> for Actor {
+    fn from(u: &User) -> Actor {
+        Actor {
+            id: u.id,
+            role: u.role,
+        }
+    }
+}
+
+/// Inserts an account with its event inside the caller's transaction.
+pub fn create_user_in(
+    conn: &mut DbConn,
+    new: &NewAccount,
+    created_by: CreatedBy,
+) -> Result<i64, AppError> {
+    let id = db::users::insert(
+        conn,
+        &db::users::NewUser {
+            username: new.username,
+            username_key: new.username_key,
+            email: new.email,
+            email_key: new.email_key,
+            password_hash: new.password_hash,
+            role: new.role.as_str(),
+        },
+    )?;
+    events::append(
+        conn,
+        &Event::UserRegistered {
+            username: new.username.to_string(),
+            role: new.role.as_str().into(),
+        },
+        Some(id),
+        (created_by == CreatedBy::Owner).then_some(id),
+    )?;
+    Ok(id)
 }
 
 pub fn check_password(password: &str) -> Result<(), String> {

@@ -75,7 +75,7 @@ pub struct Author {
 
 impl Author {
     pub fn is_staff(&self) -> bool {
-        self.role == "staff" || self.role == "admin"
+        crate::accounts::Role::parse(&self.role).is_some_and(crate::accounts::Role::is_staff)
     }
 }
 
@@ -174,6 +174,35 @@ pub struct ListFilter {
     pub before: Option<(NaiveDateTime, i64)>,
     pub pinned: bool,
     pub include_unlisted: bool,
+}
+
+// ---- visibility in SQL ------------------------------------------------------------------
+
+/// The SQL form of "listed for everyone": what `forum::listed` says of one loaded topic, for
+/// queries that page, count or list (lists, the sitemap, profiles, related topics, the
+/// search index). Change one, change the other; `forum::tests` checks they agree.
+pub type PublicTopic = diesel::dsl::And<
+    diesel::dsl::IsNull<topics::deleted_at>,
+    diesel::dsl::Eq<topics::unlisted, bool>,
+>;
+
+pub fn public_topic() -> PublicTopic {
+    topics::deleted_at.is_null().and(topics::unlisted.eq(false))
+}
+
+/// [`public_topic`] as raw SQL, for the one hand-written query (sitemap chunks).
+pub const PUBLIC_TOPIC_SQL: &str = "deleted_at IS NULL AND unlisted = FALSE";
+
+/// The SQL form of `subject::is_public(forum::post_visibility(..))` for the post itself.
+pub type PublicPost = diesel::dsl::And<
+    diesel::dsl::IsNull<posts::deleted_at>,
+    diesel::dsl::IsNull<posts::hidden_reason>,
+>;
+
+pub fn public_post() -> PublicPost {
+    posts::deleted_at
+        .is_null()
+        .and(posts::hidden_reason.is_null())
 }
 
 /// One page of topics, newest activity first, without OFFSET.
@@ -354,7 +383,7 @@ pub struct SitemapChunk {
 pub fn sitemap_chunks(conn: &mut DbConn) -> Result<Vec<SitemapChunk>, AppError> {
     Ok(diesel::sql_query(format!(
         "SELECT CAST((id - 1) / {SITEMAP_CHUNK} AS BIGINT) AS chunk, MAX(bumped_at) AS lastmod \
-         FROM topics WHERE deleted_at IS NULL AND unlisted = FALSE \
+         FROM topics WHERE {PUBLIC_TOPIC_SQL} \
          GROUP BY (id - 1) / {SITEMAP_CHUNK} ORDER BY chunk"
     ))
     .load(conn)?)
@@ -368,8 +397,7 @@ pub fn sitemap_topics(
     Ok(topics::table
         .filter(topics::id.gt(chunk * SITEMAP_CHUNK))
         .filter(topics::id.le((chunk + 1) * SITEMAP_CHUNK))
-        .filter(topics::deleted_at.is_null())
-        .filter(topics::unlisted.eq(false))
+        .filter(public_topic())
         .order(topics::id)
         .select((topics::id, topics::slug, topics::bumped_at))
         .load(conn)?)
@@ -380,8 +408,7 @@ pub fn sitemap_topics(
 pub fn user_topics(conn: &mut DbConn, user_id: i64, limit: i64) -> Result<Vec<TopicRow>, AppError> {
     Ok(topics::table
         .filter(topics::user_id.eq(user_id))
-        .filter(topics::deleted_at.is_null())
-        .filter(topics::unlisted.eq(false))
+        .filter(public_topic())
         .order(topics::id.desc())
         .limit(limit)
         .select(TopicRow::as_select())
@@ -398,10 +425,8 @@ pub fn user_replies(
         .inner_join(topics::table)
         .filter(posts::user_id.eq(user_id))
         .filter(posts::post_number.gt(1))
-        .filter(posts::deleted_at.is_null())
-        .filter(posts::hidden_reason.is_null())
-        .filter(topics::deleted_at.is_null())
-        .filter(topics::unlisted.eq(false))
+        .filter(public_post())
+        .filter(public_topic())
         .order(posts::id.desc())
         .limit(limit)
         .select((PostRow::as_select(), TopicRow::as_select()))
@@ -663,25 +688,31 @@ pub fn set_solved(conn: &mut DbConn, topic_id: i64, post_id: Option<i64>) -> Res
     Ok(())
 }
 
-/// Flags staff change: locked, pinned, unlisted.
+/// The flags staff set on a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicFlag {
+    Locked,
+    Pinned,
+    Unlisted,
+}
+
 pub fn set_topic_flag(
     conn: &mut DbConn,
     topic_id: i64,
-    flag: &str,
+    flag: TopicFlag,
     value: bool,
 ) -> Result<(), AppError> {
     let target = topics::table.find(topic_id);
     match flag {
-        "locked" => diesel::update(target)
+        TopicFlag::Locked => diesel::update(target)
             .set(topics::locked.eq(value))
             .execute(conn)?,
-        "pinned" => diesel::update(target)
+        TopicFlag::Pinned => diesel::update(target)
             .set(topics::pinned.eq(value))
             .execute(conn)?,
-        "unlisted" => diesel::update(target)
+        TopicFlag::Unlisted => diesel::update(target)
             .set(topics::unlisted.eq(value))
             .execute(conn)?,
-        other => return Err(AppError::Internal(format!("unknown topic flag {other}"))),
     };
     Ok(())
 }
@@ -739,25 +770,60 @@ pub fn set_like(
 
 // ---- watching ---------------------------------------------------------------------------
 
+/// How closely someone follows a topic or category (stored as its word).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchLevel {
+    /// Every reply.
+    Watching,
+    /// Mentions, quotes and answers only.
+    Normal,
+    /// Nothing.
+    Muted,
+}
+
+impl WatchLevel {
+    pub const ALL: [WatchLevel; 3] = [WatchLevel::Watching, WatchLevel::Normal, WatchLevel::Muted];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WatchLevel::Watching => "watching",
+            WatchLevel::Normal => "normal",
+            WatchLevel::Muted => "muted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<WatchLevel> {
+        WatchLevel::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+fn levels(rows: Vec<(i64, String)>) -> Vec<(i64, WatchLevel)> {
+    rows.into_iter()
+        .filter_map(|(user, level)| Some((user, WatchLevel::parse(&level)?)))
+        .collect()
+}
+
 pub fn topic_watch(
     conn: &mut DbConn,
     user_id: i64,
     topic_id: i64,
-) -> Result<Option<String>, AppError> {
-    Ok(topic_watches::table
+) -> Result<Option<WatchLevel>, AppError> {
+    let level: Option<String> = topic_watches::table
         .filter(topic_watches::user_id.eq(user_id))
         .filter(topic_watches::topic_id.eq(topic_id))
         .select(topic_watches::level)
         .first(conn)
-        .optional()?)
+        .optional()?;
+    Ok(level.as_deref().and_then(WatchLevel::parse))
 }
 
 pub fn set_topic_watch(
     conn: &mut DbConn,
     user_id: i64,
     topic_id: i64,
-    level: &str,
+    level: WatchLevel,
 ) -> Result<(), AppError> {
+    let level = level.as_str();
     let updated = diesel::update(
         topic_watches::table
             .filter(topic_watches::user_id.eq(user_id))
@@ -780,7 +846,7 @@ pub fn set_topic_watch(
 /// Watch a topic one takes part in, unless one already chose a level for it.
 pub fn auto_watch(conn: &mut DbConn, user_id: i64, topic_id: i64) -> Result<(), AppError> {
     if topic_watch(conn, user_id, topic_id)?.is_none() {
-        set_topic_watch(conn, user_id, topic_id, "watching")?;
+        set_topic_watch(conn, user_id, topic_id, WatchLevel::Watching)?;
     }
     Ok(())
 }
@@ -789,21 +855,23 @@ pub fn category_watch(
     conn: &mut DbConn,
     user_id: i64,
     category_id: i64,
-) -> Result<Option<String>, AppError> {
-    Ok(category_watches::table
+) -> Result<Option<WatchLevel>, AppError> {
+    let level: Option<String> = category_watches::table
         .filter(category_watches::user_id.eq(user_id))
         .filter(category_watches::category_id.eq(category_id))
         .select(category_watches::level)
         .first(conn)
-        .optional()?)
+        .optional()?;
+    Ok(level.as_deref().and_then(WatchLevel::parse))
 }
 
 pub fn set_category_watch(
     conn: &mut DbConn,
     user_id: i64,
     category_id: i64,
-    level: &str,
+    level: WatchLevel,
 ) -> Result<(), AppError> {
+    let level = level.as_str();
     let updated = diesel::update(
         category_watches::table
             .filter(category_watches::user_id.eq(user_id))
@@ -824,21 +892,28 @@ pub fn set_category_watch(
 }
 
 /// (user id, level) of everyone with an explicit level on the topic.
-pub fn topic_watchers(conn: &mut DbConn, topic_id: i64) -> Result<Vec<(i64, String)>, AppError> {
-    Ok(topic_watches::table
-        .filter(topic_watches::topic_id.eq(topic_id))
-        .select((topic_watches::user_id, topic_watches::level))
-        .load(conn)?)
+pub fn topic_watchers(
+    conn: &mut DbConn,
+    topic_id: i64,
+) -> Result<Vec<(i64, WatchLevel)>, AppError> {
+    Ok(levels(
+        topic_watches::table
+            .filter(topic_watches::topic_id.eq(topic_id))
+            .select((topic_watches::user_id, topic_watches::level))
+            .load(conn)?,
+    ))
 }
 
 pub fn category_watchers(
     conn: &mut DbConn,
     category_id: i64,
-) -> Result<Vec<(i64, String)>, AppError> {
-    Ok(category_watches::table
-        .filter(category_watches::category_id.eq(category_id))
-        .select((category_watches::user_id, category_watches::level))
-        .load(conn)?)
+) -> Result<Vec<(i64, WatchLevel)>, AppError> {
+    Ok(levels(
+        category_watches::table
+            .filter(category_watches::category_id.eq(category_id))
+            .select((category_watches::user_id, category_watches::level))
+            .load(conn)?,
+    ))
 }
 
 /// Ids of users whose username key is one of `keys`.
@@ -863,6 +938,17 @@ pub fn post_authors(conn: &mut DbConn, post_ids: &[i64]) -> Result<Vec<(i64, i64
     Ok(posts::table
         .filter(posts::id.eq_any(post_ids))
         .select((posts::id, posts::user_id))
+        .load(conn)?)
+}
+
+/// (post id, topic id) for each of `post_ids` that exists.
+pub fn post_topics(conn: &mut DbConn, post_ids: &[i64]) -> Result<Vec<(i64, i64)>, AppError> {
+    if post_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(posts::table
+        .filter(posts::id.eq_any(post_ids))
+        .select((posts::id, posts::topic_id))
         .load(conn)?)
 }
 

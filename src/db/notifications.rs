@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::DbConn;
 use super::schema::{follower_cursors, notifications, users};
 use crate::error::AppError;
+use crate::subject::Subject;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = notifications)]
@@ -14,19 +15,25 @@ pub struct NotificationRow {
     pub user_id: i64,
     pub event_id: i64,
     pub kind: String,
-    pub topic_id: Option<i64>,
-    pub post_id: Option<i64>,
     pub actor_id: Option<i64>,
     pub created_at: NaiveDateTime,
     pub read_at: Option<NaiveDateTime>,
+    pub subject_kind: String,
+    pub subject_id: i64,
+}
+
+impl NotificationRow {
+    /// What it is about; `None` for a kind this version does not know.
+    pub fn subject(&self) -> Option<Subject> {
+        Subject::from_parts(&self.subject_kind, self.subject_id)
+    }
 }
 
 pub struct NewNotification<'a> {
     pub user_id: i64,
     pub event_id: i64,
     pub kind: &'a str,
-    pub topic_id: Option<i64>,
-    pub post_id: Option<i64>,
+    pub subject: Subject,
     pub actor_id: Option<i64>,
     pub at: NaiveDateTime,
 }
@@ -38,8 +45,8 @@ pub fn insert(conn: &mut DbConn, n: &NewNotification) -> Result<(), AppError> {
             notifications::user_id.eq(n.user_id),
             notifications::event_id.eq(n.event_id),
             notifications::kind.eq(n.kind),
-            notifications::topic_id.eq(n.topic_id),
-            notifications::post_id.eq(n.post_id),
+            notifications::subject_kind.eq(n.subject.kind()),
+            notifications::subject_id.eq(n.subject.id()),
             notifications::actor_id.eq(n.actor_id),
             notifications::created_at.eq(n.at),
         ))

@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
+use super::forum::public_topic;
 use super::schema::{categories, related_computed, related_topics, topics};
 use crate::error::AppError;
 
@@ -40,8 +41,7 @@ pub fn related_to(conn: &mut DbConn, topic_id: i64) -> Result<Vec<RelatedTopic>,
     let mut found: Vec<RelatedTopic> = topics::table
         .inner_join(categories::table.on(categories::id.eq(topics::category_id)))
         .filter(topics::id.eq_any(&padded))
-        .filter(topics::deleted_at.is_null())
-        .filter(topics::unlisted.eq(false))
+        .filter(public_topic())
         .filter(topics::solved_post_id.is_not_null())
         .select((topics::id, topics::slug, topics::title, categories::name))
         .load(conn)?;

@@ -155,11 +155,11 @@ diesel::table! {
         user_id -> BigInt,
         event_id -> BigInt,
         kind -> Text,
-        topic_id -> Nullable<BigInt>,
-        post_id -> Nullable<BigInt>,
         actor_id -> Nullable<BigInt>,
         created_at -> Timestamp,
         read_at -> Nullable<Timestamp>,
+        subject_kind -> Text,
+        subject_id -> BigInt,
     }
 }
 

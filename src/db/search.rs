@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::forum::{Author, PostRow, TopicRow};
+use super::forum::{Author, PostRow, TopicRow, public_post, public_topic};
 use super::schema::{categories, posts, tags, topic_tags, topics, users};
 use crate::error::AppError;
 
@@ -19,8 +19,7 @@ pub struct TopicForIndex {
 pub fn topic_ids_after(conn: &mut DbConn, after: i64, limit: i64) -> Result<Vec<i64>, AppError> {
     Ok(topics::table
         .filter(topics::id.gt(after))
-        .filter(topics::deleted_at.is_null())
-        .filter(topics::unlisted.eq(false))
+        .filter(public_topic())
         .order(topics::id.asc())
         .limit(limit)
         .select(topics::id)
@@ -42,8 +41,7 @@ pub fn topics_for_index(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<TopicForIn
     let rows: Vec<(TopicRow, String)> = topics::table
         .inner_join(categories::table)
         .filter(topics::id.eq_any(ids))
-        .filter(topics::deleted_at.is_null())
-        .filter(topics::unlisted.eq(false))
+        .filter(public_topic())
         .select((TopicRow::as_select(), categories::slug))
         .load(conn)?;
     let live: Vec<i64> = rows.iter().map(|(t, _)| t.id).collect();
@@ -55,8 +53,7 @@ pub fn topics_for_index(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<TopicForIn
     let post_rows: Vec<(PostRow, Author)> = posts::table
         .inner_join(users::table)
         .filter(posts::topic_id.eq_any(&live))
-        .filter(posts::deleted_at.is_null())
-        .filter(posts::hidden_reason.is_null())
+        .filter(public_post())
         .order((posts::topic_id.asc(), posts::post_number.asc()))
         .select((PostRow::as_select(), Author::as_select()))
         .load(conn)?;
@@ -85,8 +82,7 @@ pub fn post_for_index(conn: &mut DbConn, post_id: i64) -> Result<Option<TopicFor
     let Some((post, author)) = posts::table
         .inner_join(users::table)
         .filter(posts::id.eq(post_id))
-        .filter(posts::deleted_at.is_null())
-        .filter(posts::hidden_reason.is_null())
+        .filter(public_post())
         .select((PostRow::as_select(), Author::as_select()))
         .first(conn)
         .optional()?
@@ -107,8 +103,7 @@ fn topics_for_index_headers(
     let Some((topic, category_slug)) = topics::table
         .inner_join(categories::table)
         .filter(topics::id.eq(topic_id))
-        .filter(topics::deleted_at.is_null())
-        .filter(topics::unlisted.eq(false))
+        .filter(public_topic())
         .select((TopicRow::as_select(), categories::slug))
         .first(conn)
         .optional()?

@@ -1,8 +1,8 @@
 //! Categories, managed by admins.
 
 use crate::accounts::{Role, User};
-use crate::db::Db;
 use crate::db::forum::{self as q, CategoryFields, CategoryRow};
+use crate::db::{Db, DbConn};
 use crate::error::AppError;
 use crate::events::{self, Event};
 use crate::forms::FieldErrors;
@@ -32,7 +32,8 @@ impl From<&CategoryRow> for CategoryInput {
     }
 }
 
-struct Checked {
+/// A category input that passed the checks.
+pub struct Checked {
     name: String,
     slug: String,
     description: String,
@@ -115,39 +116,51 @@ pub fn save(
         Ok(c) => c,
         Err(errors) => return Ok(Err(errors)),
     };
-    let actor_id = actor.id;
-    db.write_sync(|conn| {
-        if q::category_slug_taken(conn, &c.slug, id.unwrap_or(-1))? {
-            let mut errors = FieldErrors::default();
-            errors.add("slug", "Another category already uses this slug.");
-            return Ok(Err(errors));
-        }
-        let fields = CategoryFields {
-            slug: &c.slug,
-            name: &c.name,
-            description: &c.description,
-            color: &c.color,
-            position: c.position,
-            staff_only: c.staff_only,
-        };
-        let recorded = events::CategoryPayload {
-            slug: c.slug.clone(),
-            name: c.name.clone(),
-            staff_only: c.staff_only,
-        };
-        let (id, event) = match id {
-            Some(id) => {
-                if q::update_category(conn, id, &fields)? == 0 {
-                    return Err(AppError::NotFound);
-                }
-                (id, Event::CategoryUpdated(recorded))
+    db.write_sync(|conn| save_in(conn, Some(actor.id), id, &c))
+}
+
+/// Checks a category as typed (the demo loader and fixtures use this with `save_in`).
+pub fn checked(input: &CategoryInput) -> Result<Checked, FieldErrors> {
+    check(input)
+}
+
+/// Creates (`id` = None) or updates a checked category inside the caller's transaction.
+pub fn save_in(
+    conn: &mut DbConn,
+    actor_id: Option<i64>,
+    id: Option<i64>,
+    c: &Checked,
+) -> Result<Result<i64, FieldErrors>, AppError> {
+    if q::category_slug_taken(conn, &c.slug, id.unwrap_or(-1))? {
+        let mut errors = FieldErrors::default();
+        errors.add("slug", "Another category already uses this slug.");
+        return Ok(Err(errors));
+    }
+    let fields = CategoryFields {
+        slug: &c.slug,
+        name: &c.name,
+        description: &c.description,
+        color: &c.color,
+        position: c.position,
+        staff_only: c.staff_only,
+    };
+    let recorded = events::CategoryPayload {
+        slug: c.slug.clone(),
+        name: c.name.clone(),
+        staff_only: c.staff_only,
+    };
+    let (id, event) = match id {
+        Some(id) => {
+            if q::update_category(conn, id, &fields)? == 0 {
+                return Err(AppError::NotFound);
             }
-            None => (
-                q::insert_category(conn, &fields)?,
-                Event::CategoryCreated(recorded),
-            ),
-        };
-        events::append(conn, &event, Some(id), Some(actor_id))?;
-        Ok(Ok(id))
-    })
+            (id, Event::CategoryUpdated(recorded))
+        }
+        None => (
+            q::insert_category(conn, &fields)?,
+            Event::CategoryCreated(recorded),
+        ),
+    };
+    events::append(conn, &event, Some(id), actor_id)?;
+    Ok(Ok(id))
 }

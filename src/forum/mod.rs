@@ -8,13 +8,16 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 
-use crate::accounts::{Role, User, username_key};
-use crate::db::forum::{self as q, Author, CategoryRow, ListFilter, PostRow, TopicRow};
+use crate::accounts::{Actor, Role, User, username_key};
+use crate::db::forum::{
+    self as q, Author, CategoryRow, ListFilter, PostRow, TopicFlag, TopicRow, WatchLevel,
+};
 use crate::db::{self, Db, DbConn};
 use crate::error::AppError;
 use crate::events::{self, Event};
 use crate::forms::FieldErrors;
 use crate::markdown;
+use crate::subject::{self, Viewer, Visibility};
 
 /// Posts per topic page and topics per list page.
 pub const POSTS_PER_PAGE: i32 = 50;
@@ -239,6 +242,35 @@ fn summary(
     }
 }
 
+// ---- visibility -------------------------------------------------------------------------
+
+/// How visible a topic is. Unlisted topics stay public (anyone with the link may read them);
+/// they only leave lists, see [`listed`].
+pub fn topic_visibility(topic: &TopicRow) -> Visibility {
+    if topic.deleted_at.is_some() {
+        Visibility::Deleted
+    } else {
+        Visibility::Public
+    }
+}
+
+/// How visible one post is: its own state first, then its topic's.
+pub fn post_visibility(topic: &TopicRow, post: &PostRow) -> Visibility {
+    if post.deleted_at.is_some() {
+        Visibility::Deleted
+    } else if post.hidden_reason.is_some() {
+        Visibility::Hidden
+    } else {
+        topic_visibility(topic)
+    }
+}
+
+/// Whether a topic belongs in lists, feeds, the sitemap and the search index.
+/// `db::forum::public_topic` is the same rule in SQL.
+pub fn listed(topic: &TopicRow) -> bool {
+    subject::is_public(topic_visibility(topic)) && !topic.unlisted
+}
+
 #[derive(Debug, Clone)]
 pub struct PostView {
     pub post: PostRow,
@@ -246,9 +278,14 @@ pub struct PostView {
 }
 
 impl PostView {
-    pub fn is_visible_to(&self, viewer: Option<&User>) -> bool {
-        self.post.deleted_at.is_none()
-            && (self.post.hidden_reason.is_none() || viewer.is_some_and(|u| u.role.is_staff()))
+    /// May `viewer` read this post's text (in a topic they may see)?
+    pub fn is_visible_to(&self, topic: &TopicRow, viewer: Option<&User>) -> bool {
+        subject::may_see(Viewer::of(viewer), post_visibility(topic, &self.post))
+    }
+
+    /// May everyone read it (page descriptions, feeds, the search index)?
+    pub fn is_public(&self, topic: &TopicRow) -> bool {
+        subject::is_public(post_visibility(topic, &self.post))
     }
 }
 
@@ -262,7 +299,7 @@ pub struct TopicPage {
     pub page: i32,
     pub pages: i32,
     pub liked: HashSet<i64>,
-    pub watch_level: Option<String>,
+    pub watch_level: Option<WatchLevel>,
     /// For staff only (the move menu); empty for everyone else.
     pub categories: Vec<CategoryRow>,
     /// "Related solved topics", as last derived (src/search/related.rs).
@@ -286,7 +323,7 @@ pub fn topic_page(
     db.read_sync(|conn| {
         let (topic, category) =
             q::topic_with_category(conn, topic_id)?.ok_or(AppError::NotFound)?;
-        if topic.deleted_at.is_some() && !staff {
+        if !subject::may_see(Viewer::of(viewer), topic_visibility(&topic)) {
             return Err(AppError::NotFound);
         }
         let pages = ((topic.highest_post_number + POSTS_PER_PAGE - 1) / POSTS_PER_PAGE).max(1);
@@ -362,7 +399,7 @@ fn resolve_mentions(conn: &mut DbConn, raw: &str) -> Result<HashMap<String, i64>
 }
 
 /// Cooks `raw`; returns the HTML, mentioned user ids and quoted post ids.
-pub fn cook(db: &Db, raw: &str) -> Result<(String, Vec<i64>, Vec<i64>), AppError> {
+fn cook(db: &Db, raw: &str) -> Result<(String, Vec<i64>, Vec<i64>), AppError> {
     let known = db.read_sync(|conn| resolve_mentions(conn, raw))?;
     Ok(cook_with(raw, &known))
 }
@@ -399,6 +436,96 @@ pub struct Created {
     pub post_number: i32,
 }
 
+/// A post's text, cooked: what `cook` makes and every post write stores.
+#[derive(Debug, Clone)]
+pub struct CookedText {
+    pub raw: String,
+    pub html: String,
+    pub mentions: Vec<i64>,
+    pub quotes: Vec<i64>,
+}
+
+/// Cooks `raw` on `conn` (mentions are resolved against the accounts on it).
+pub fn cook_text(conn: &mut DbConn, raw: &str) -> Result<CookedText, AppError> {
+    let known = resolve_mentions(conn, raw)?;
+    let (html, mentions, quotes) = cook_with(raw, &known);
+    Ok(CookedText {
+        raw: raw.to_string(),
+        html,
+        mentions,
+        quotes,
+    })
+}
+
+/// A checked new topic, ready to write.
+pub struct NewTopic<'a> {
+    pub category: &'a CategoryRow,
+    pub title: &'a str,
+    pub text: &'a CookedText,
+    pub tags: &'a [String],
+    /// The deflection flow it came from, if any (see `search::deflection`).
+    pub flow: Option<String>,
+    pub at: NaiveDateTime,
+}
+
+/// Writes a topic and its first post with its event, inside the caller's transaction.
+pub fn start_topic_in(
+    conn: &mut DbConn,
+    author: Actor,
+    new: &NewTopic,
+) -> Result<Created, AppError> {
+    if new.category.staff_only && !author.role.is_staff() {
+        return Err(AppError::Forbidden(staff_only_category(new.category)));
+    }
+    let slug = slugify(new.title);
+    let topic_id = q::insert_topic(
+        conn,
+        &q::NewTopic {
+            category_id: new.category.id,
+            user_id: author.id,
+            title: new.title,
+            slug: &slug,
+            at: new.at,
+        },
+    )?;
+    let post_id = q::insert_post(
+        conn,
+        &q::NewPost {
+            topic_id,
+            user_id: author.id,
+            post_number: 1,
+            raw: &new.text.raw,
+            cooked: &new.text.html,
+            at: new.at,
+        },
+    )?;
+    let tag_ids = q::ensure_tags(conn, new.tags)?;
+    q::set_topic_tags(conn, topic_id, &tag_ids)?;
+    q::auto_watch(conn, author.id, topic_id)?;
+    events::append(
+        conn,
+        &Event::TopicCreated {
+            post_id,
+            category_id: new.category.id,
+            mentions: new.text.mentions.clone(),
+            quotes: new.text.quotes.clone(),
+            flow: new.flow.clone(),
+        },
+        Some(topic_id),
+        Some(author.id),
+    )?;
+    Ok(Created {
+        topic_id,
+        slug,
+        post_id,
+        post_number: 1,
+    })
+}
+
+fn staff_only_category(c: &CategoryRow) -> String {
+    format!("Only staff can start topics in {}.", c.name)
+}
+
 pub fn create_topic(
     db: &Db,
     user: &User,
@@ -412,65 +539,81 @@ pub fn create_topic(
     let category = db.read_sync(|conn| q::category_by_slug(conn, input.category.trim()))?;
     match &category {
         None => errors.add("category", "Choose a category."),
-        Some(c) if c.staff_only && !user.role.is_staff() => errors.add(
-            "category",
-            format!("Only staff can start topics in {}.", c.name),
-        ),
+        Some(c) if c.staff_only && !user.role.is_staff() => {
+            errors.add("category", staff_only_category(c))
+        }
         Some(_) => {}
     }
     let Some(category) = category.filter(|_| errors.is_empty()) else {
         return Ok(Err(errors));
     };
-    let (cooked, mentions, quotes) = cook(db, &raw)?;
-    let slug = slugify(&title);
-    let user_id = user.id;
-    let at = db::now();
-    let created = db.write_sync(|conn| {
-        let topic_id = q::insert_topic(
-            conn,
-            &q::NewTopic {
-                category_id: category.id,
-                user_id,
-                title: &title,
-                slug: &slug,
-                at,
-            },
-        )?;
-        let post_id = q::insert_post(
-            conn,
-            &q::NewPost {
-                topic_id,
-                user_id,
-                post_number: 1,
-                raw: &raw,
-                cooked: &cooked,
-                at,
-            },
-        )?;
-        let tag_ids = q::ensure_tags(conn, &tags)?;
-        q::set_topic_tags(conn, topic_id, &tag_ids)?;
-        q::auto_watch(conn, user_id, topic_id)?;
-        let flow = crate::search::deflection::valid_flow(&input.flow).then(|| input.flow.clone());
-        events::append(
-            conn,
-            &Event::TopicCreated {
-                post_id,
-                category_id: category.id,
-                mentions: mentions.clone(),
-                quotes: quotes.clone(),
-                flow,
-            },
-            Some(topic_id),
-            Some(user_id),
-        )?;
-        Ok(Created {
-            topic_id,
-            slug: slug.clone(),
-            post_id,
-            post_number: 1,
-        })
-    })?;
+    let text = db.read_sync(|conn| cook_text(conn, &raw))?;
+    let flow = crate::search::deflection::valid_flow(&input.flow).then(|| input.flow.clone());
+    let new = NewTopic {
+        category: &category,
+        title: &title,
+        text: &text,
+        tags: &tags,
+        flow,
+        at: db::now(),
+    };
+    let created = db.write_sync(|conn| start_topic_in(conn, Actor::from(user), &new))?;
     Ok(Ok(created))
+}
+
+/// Why a reply was refused with the text kept (the form shows it next to the box).
+pub const LOCKED_MESSAGE: &str = "This topic is locked: it no longer accepts replies. Your text is kept below; start a new topic if you still need help.";
+
+/// Writes a reply with its event inside the caller's transaction. A locked topic refuses
+/// members (`Ok(Err)`, for the form); a deleted or missing one is `NotFound`.
+pub fn reply_in(
+    conn: &mut DbConn,
+    author: Actor,
+    topic_id: i64,
+    text: &CookedText,
+    at: NaiveDateTime,
+) -> Result<Result<Created, FieldErrors>, AppError> {
+    let staff = author.role.is_staff();
+    let topic = q::topic(conn, topic_id)?.ok_or(AppError::NotFound)?;
+    if topic.deleted_at.is_some() {
+        return Err(AppError::NotFound);
+    }
+    if topic.locked && !staff {
+        let mut errors = FieldErrors::default();
+        errors.add("locked", LOCKED_MESSAGE);
+        return Ok(Err(errors));
+    }
+    let post_number = q::bump_for_reply(conn, topic_id, author.id, staff, at)?;
+    let post_id = q::insert_post(
+        conn,
+        &q::NewPost {
+            topic_id,
+            user_id: author.id,
+            post_number,
+            raw: &text.raw,
+            cooked: &text.html,
+            at,
+        },
+    )?;
+    q::auto_watch(conn, author.id, topic_id)?;
+    events::append(
+        conn,
+        &Event::PostCreated {
+            topic_id,
+            post_number,
+            staff,
+            mentions: text.mentions.clone(),
+            quotes: text.quotes.clone(),
+        },
+        Some(post_id),
+        Some(author.id),
+    )?;
+    Ok(Ok(Created {
+        topic_id,
+        slug: topic.slug,
+        post_id,
+        post_number,
+    }))
 }
 
 pub fn reply(
@@ -485,36 +628,9 @@ pub fn reply(
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    let (cooked, mentions, quotes) = cook(db, &raw)?;
-    let (user_id, staff) = (user.id, user.role.is_staff());
+    let text = db.read_sync(|conn| cook_text(conn, &raw))?;
     let at = db::now();
-    db.write_sync(|conn| {
-        let topic = q::topic(conn, topic_id)?.ok_or(AppError::NotFound)?;
-        if topic.deleted_at.is_some() {
-            return Err(AppError::NotFound);
-        }
-        if topic.locked && !staff {
-            let mut errors = FieldErrors::default();
-            errors.add("locked", "This topic is locked: it no longer accepts replies. Your text is kept below; start a new topic if you still need help.");
-            return Ok(Err(errors));
-        }
-        let post_number = q::bump_for_reply(conn, topic_id, user_id, staff, at)?;
-        let post_id = q::insert_post(conn, &q::NewPost { topic_id, user_id, post_number, raw: &raw, cooked: &cooked, at })?;
-        q::auto_watch(conn, user_id, topic_id)?;
-        events::append(
-            conn,
-            &Event::PostCreated {
-                topic_id,
-                post_number,
-                staff,
-                mentions: mentions.clone(),
-                quotes: quotes.clone(),
-            },
-            Some(post_id),
-            Some(user_id),
-        )?;
-        Ok(Ok(Created { topic_id, slug: topic.slug, post_id, post_number }))
-    })
+    db.write_sync(|conn| reply_in(conn, Actor::from(user), topic_id, &text, at))
 }
 
 /// May `actor` change this post? Its author (while it is not hidden) or staff.
@@ -538,6 +654,41 @@ fn editable_post(
         ));
     }
     Ok((post, topic))
+}
+
+/// The post and its topic for the edit form, when `actor` may edit it.
+pub fn post_for_edit(db: &Db, actor: &User, post_id: i64) -> Result<(PostRow, TopicRow), AppError> {
+    db.read_sync(|conn| editable_post(conn, actor, post_id))
+}
+
+/// A post's edit history: its revisions, oldest first, with their editors.
+pub struct PostHistory {
+    pub post: PostRow,
+    pub topic: TopicRow,
+    pub revisions: Vec<q::RevisionRow>,
+    pub editors: Vec<Author>,
+}
+
+/// The edit history of a post `viewer` may see (anyone, for a public post).
+pub fn post_history(db: &Db, viewer: Option<&User>, post_id: i64) -> Result<PostHistory, AppError> {
+    db.read_sync(|c| {
+        let post = q::post(c, post_id)?.ok_or(AppError::NotFound)?;
+        let topic = q::topic(c, post.topic_id)?.ok_or(AppError::NotFound)?;
+        if !subject::may_see(Viewer::of(viewer), post_visibility(&topic, &post)) {
+            return Err(AppError::NotFound);
+        }
+        let revisions = q::revisions(c, post_id)?;
+        let mut ids: Vec<i64> = revisions.iter().map(|r| r.editor_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let editors = q::authors(c, &ids)?;
+        Ok(PostHistory {
+            post,
+            topic,
+            revisions,
+            editors,
+        })
+    })
 }
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -692,35 +843,43 @@ pub fn hide_post(
 }
 
 pub fn set_like(db: &Db, actor: &User, post_id: i64, like: bool) -> Result<TopicRow, AppError> {
+    db.write_sync(|conn| set_like_in(conn, Actor::from(actor), post_id, like))
+}
+
+/// Likes (or unlikes) a post inside the caller's transaction; liking twice is one like.
+pub fn set_like_in(
+    conn: &mut DbConn,
+    actor: Actor,
+    post_id: i64,
+    like: bool,
+) -> Result<TopicRow, AppError> {
     let actor_id = actor.id;
-    db.write_sync(|conn| {
-        let post = q::post(conn, post_id)?.ok_or(AppError::NotFound)?;
-        let topic = q::topic(conn, post.topic_id)?.ok_or(AppError::NotFound)?;
-        if post.deleted_at.is_some() || topic.deleted_at.is_some() || post.hidden_reason.is_some() {
-            return Err(AppError::NotFound);
-        }
-        if post.user_id == actor_id {
-            return Err(AppError::BadRequest(
-                "You cannot like your own post.".into(),
-            ));
-        }
-        if q::set_like(conn, post_id, topic.id, actor_id, like)? {
-            let (topic_id, author_id) = (topic.id, post.user_id);
-            let event = if like {
-                Event::PostLiked {
-                    topic_id,
-                    author_id,
-                }
-            } else {
-                Event::PostUnliked {
-                    topic_id,
-                    author_id,
-                }
-            };
-            events::append(conn, &event, Some(post_id), Some(actor_id))?;
-        }
-        Ok(topic)
-    })
+    let post = q::post(conn, post_id)?.ok_or(AppError::NotFound)?;
+    let topic = q::topic(conn, post.topic_id)?.ok_or(AppError::NotFound)?;
+    if !subject::is_public(post_visibility(&topic, &post)) {
+        return Err(AppError::NotFound);
+    }
+    if post.user_id == actor_id {
+        return Err(AppError::BadRequest(
+            "You cannot like your own post.".into(),
+        ));
+    }
+    if q::set_like(conn, post_id, topic.id, actor_id, like)? {
+        let (topic_id, author_id) = (topic.id, post.user_id);
+        let event = if like {
+            Event::PostLiked {
+                topic_id,
+                author_id,
+            }
+        } else {
+            Event::PostUnliked {
+                topic_id,
+                author_id,
+            }
+        };
+        events::append(conn, &event, Some(post_id), Some(actor_id))?;
+    }
+    Ok(topic)
 }
 
 /// Marks `post_id` as the accepted answer of its topic (`accept`), or clears it.
@@ -730,47 +889,55 @@ pub fn set_solution(
     post_id: i64,
     accept: bool,
 ) -> Result<TopicRow, AppError> {
+    db.write_sync(|conn| set_solution_in(conn, Actor::from(actor), post_id, accept))
+}
+
+/// Accepts `post_id` as its topic's answer (or clears it) inside the caller's transaction.
+pub fn set_solution_in(
+    conn: &mut DbConn,
+    actor: Actor,
+    post_id: i64,
+    accept: bool,
+) -> Result<TopicRow, AppError> {
     let (actor_id, staff) = (actor.id, actor.role.is_staff());
-    db.write_sync(|conn| {
-        let post = q::post(conn, post_id)?.ok_or(AppError::NotFound)?;
-        let topic = q::topic(conn, post.topic_id)?.ok_or(AppError::NotFound)?;
-        if topic.deleted_at.is_some() || post.deleted_at.is_some() {
-            return Err(AppError::NotFound);
-        }
-        if topic.user_id != actor_id && !staff {
-            return Err(AppError::Forbidden(
-                "Only the person who asked, or staff, can choose the answer.".into(),
+    let post = q::post(conn, post_id)?.ok_or(AppError::NotFound)?;
+    let topic = q::topic(conn, post.topic_id)?.ok_or(AppError::NotFound)?;
+    if topic.deleted_at.is_some() || post.deleted_at.is_some() {
+        return Err(AppError::NotFound);
+    }
+    if topic.user_id != actor_id && !staff {
+        return Err(AppError::Forbidden(
+            "Only the person who asked, or staff, can choose the answer.".into(),
+        ));
+    }
+    if accept {
+        if post.post_number == 1 {
+            return Err(AppError::BadRequest(
+                "The question itself cannot be its answer; accept a reply.".into(),
             ));
         }
-        if accept {
-            if post.post_number == 1 {
-                return Err(AppError::BadRequest(
-                    "The question itself cannot be its answer; accept a reply.".into(),
-                ));
-            }
-            if post.hidden_reason.is_some() {
-                return Err(AppError::BadRequest(
-                    "A hidden post cannot be the answer.".into(),
-                ));
-            }
-            q::set_solved(conn, topic.id, Some(post_id))?;
-            let solved = Event::TopicSolved {
-                post_id,
-                answer_author_id: post.user_id,
-                topic_author_id: topic.user_id,
-            };
-            events::append(conn, &solved, Some(topic.id), Some(actor_id))?;
-        } else if topic.solved_post_id == Some(post_id) {
-            q::set_solved(conn, topic.id, None)?;
-            events::append(
-                conn,
-                &Event::TopicUnsolved { post_id },
-                Some(topic.id),
-                Some(actor_id),
-            )?;
+        if post.hidden_reason.is_some() {
+            return Err(AppError::BadRequest(
+                "A hidden post cannot be the answer.".into(),
+            ));
         }
-        Ok(topic)
-    })
+        q::set_solved(conn, topic.id, Some(post_id))?;
+        let solved = Event::TopicSolved {
+            post_id,
+            answer_author_id: post.user_id,
+            topic_author_id: topic.user_id,
+        };
+        events::append(conn, &solved, Some(topic.id), Some(actor_id))?;
+    } else if topic.solved_post_id == Some(post_id) {
+        q::set_solved(conn, topic.id, None)?;
+        events::append(
+            conn,
+            &Event::TopicUnsolved { post_id },
+            Some(topic.id),
+            Some(actor_id),
+        )?;
+    }
+    Ok(topic)
 }
 
 /// Staff actions on a topic; each is recorded as an event (the audit log).
@@ -827,12 +994,12 @@ pub fn moderate_topic(
     db.write_sync(|conn| {
         let topic = q::topic(conn, topic_id)?.ok_or(AppError::NotFound)?;
         match action {
-            TopicAction::Lock => q::set_topic_flag(conn, topic_id, "locked", true)?,
-            TopicAction::Unlock => q::set_topic_flag(conn, topic_id, "locked", false)?,
-            TopicAction::Pin => q::set_topic_flag(conn, topic_id, "pinned", true)?,
-            TopicAction::Unpin => q::set_topic_flag(conn, topic_id, "pinned", false)?,
-            TopicAction::Unlist => q::set_topic_flag(conn, topic_id, "unlisted", true)?,
-            TopicAction::Relist => q::set_topic_flag(conn, topic_id, "unlisted", false)?,
+            TopicAction::Lock => q::set_topic_flag(conn, topic_id, TopicFlag::Locked, true)?,
+            TopicAction::Unlock => q::set_topic_flag(conn, topic_id, TopicFlag::Locked, false)?,
+            TopicAction::Pin => q::set_topic_flag(conn, topic_id, TopicFlag::Pinned, true)?,
+            TopicAction::Unpin => q::set_topic_flag(conn, topic_id, TopicFlag::Pinned, false)?,
+            TopicAction::Unlist => q::set_topic_flag(conn, topic_id, TopicFlag::Unlisted, true)?,
+            TopicAction::Relist => q::set_topic_flag(conn, topic_id, TopicFlag::Unlisted, false)?,
             TopicAction::Move(category_id) => {
                 q::category(conn, category_id)?
                     .ok_or_else(|| AppError::BadRequest("That category does not exist.".into()))?;
@@ -849,14 +1016,13 @@ pub fn moderate_topic(
     })
 }
 
-pub const WATCH_LEVELS: [&str; 3] = ["watching", "normal", "muted"];
+fn watch_level(level: &str) -> Result<WatchLevel, AppError> {
+    WatchLevel::parse(level)
+        .ok_or_else(|| AppError::BadRequest("Choose watching, normal or muted.".into()))
+}
 
 pub fn watch_topic(db: &Db, user: &User, topic_id: i64, level: &str) -> Result<TopicRow, AppError> {
-    if !WATCH_LEVELS.contains(&level) {
-        return Err(AppError::BadRequest(
-            "Choose watching, normal or muted.".into(),
-        ));
-    }
+    let level = watch_level(level)?;
     let user_id = user.id;
     db.write_sync(|conn| {
         let topic = q::topic(conn, topic_id)?
@@ -866,7 +1032,7 @@ pub fn watch_topic(db: &Db, user: &User, topic_id: i64, level: &str) -> Result<T
         events::append(
             conn,
             &Event::TopicWatchChanged {
-                level: level.into(),
+                level: level.as_str().into(),
             },
             Some(topic_id),
             Some(user_id),
@@ -875,20 +1041,18 @@ pub fn watch_topic(db: &Db, user: &User, topic_id: i64, level: &str) -> Result<T
     })
 }
 
-pub fn watch_category(db: &Db, user: &User, category_id: i64, level: &str) -> Result<(), AppError> {
-    if !WATCH_LEVELS.contains(&level) {
-        return Err(AppError::BadRequest(
-            "Choose watching, normal or muted.".into(),
-        ));
-    }
+pub fn watch_category(db: &Db, user: &User, slug: &str, level: &str) -> Result<(), AppError> {
+    let level = watch_level(level)?;
     let user_id = user.id;
     db.write_sync(|conn| {
-        q::category(conn, category_id)?.ok_or(AppError::NotFound)?;
+        let category_id = q::category_by_slug(conn, slug)?
+            .ok_or(AppError::NotFound)?
+            .id;
         q::set_category_watch(conn, user_id, category_id, level)?;
         events::append(
             conn,
             &Event::CategoryWatchChanged {
-                level: level.into(),
+                level: level.as_str().into(),
             },
             Some(category_id),
             Some(user_id),

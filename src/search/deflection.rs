@@ -56,12 +56,23 @@ pub fn record_suggested(
     })
 }
 
-pub fn record_opened(
+/// A suggested topic was opened from a deflection flow: returns the topic (to go there),
+/// recording the open when the flow id is valid. A topic visitors may not see is `NotFound`.
+pub fn open_suggestion(
     db: &Db,
     flow: &str,
     user_id: Option<i64>,
     topic_id: i64,
-) -> Result<(), AppError> {
+) -> Result<crate::db::forum::TopicRow, AppError> {
+    let topic = db
+        .read_sync(|c| crate::db::forum::topic(c, topic_id))?
+        .filter(|t| crate::subject::is_public(crate::forum::topic_visibility(t)))
+        .ok_or(AppError::NotFound)?;
+    record_opened(db, flow, user_id, topic_id)?;
+    Ok(topic)
+}
+
+fn record_opened(db: &Db, flow: &str, user_id: Option<i64>, topic_id: i64) -> Result<(), AppError> {
     if !valid_flow(flow) {
         return Ok(());
     }

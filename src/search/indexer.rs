@@ -12,6 +12,7 @@ use crate::db::search::{self as sq, TopicForIndex};
 use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::events::{self, Event, StoredEvent};
+use crate::subject::{Subject, post_path, topic_path};
 
 /// Memory budget for building a whole index (a first build or `reindex`): bigger buffers
 /// mean fewer, larger segments and a faster build.
@@ -145,7 +146,7 @@ fn apply(
     for chunk in ids.chunks(200) {
         let topics = db.read_sync(|conn| sq::topics_for_index(conn, chunk))?;
         for id in chunk {
-            writer.delete_term(Term::from_field_u64(f.topic_id, *id as u64));
+            writer.delete_term(Term::from_field_u64(f.group, Subject::Topic(*id).key()));
         }
         for t in &topics {
             add_topic(f, writer, t)?;
@@ -158,7 +159,10 @@ fn apply(
         if rebuild.contains(&t.topic.id) {
             continue; // already re-read whole
         }
-        writer.delete_term(Term::from_field_u64(f.post_id, post_id as u64));
+        writer.delete_term(Term::from_field_u64(
+            f.subject,
+            Subject::Post(post_id).key(),
+        ));
         add_topic(f, writer, &t)?;
     }
     Ok(())
@@ -169,13 +173,12 @@ fn add_topic(
     writer: &IndexWriter<TantivyDocument>,
     t: &TopicForIndex,
 ) -> Result<(), AppError> {
-    let url = format!("/t/{}/{}", t.topic.slug, t.topic.id);
     for (post, author) in &t.posts {
         let mut doc = TantivyDocument::default();
         let first = post.post_number == 1;
         let body = crate::markdown::plain_text(&post.raw);
-        doc.add_u64(f.post_id, post.id as u64);
-        doc.add_u64(f.topic_id, t.topic.id as u64);
+        doc.add_u64(f.subject, Subject::Post(post.id).key());
+        doc.add_u64(f.group, Subject::Topic(t.topic.id).key());
         doc.add_text(f.kind, if first { "topic" } else { "reply" });
         if first {
             doc.add_text(f.title, &t.topic.title);
@@ -201,9 +204,9 @@ fn add_topic(
         doc.add_text(
             f.url,
             if first {
-                url.clone()
+                topic_path(&t.topic.slug, t.topic.id)
             } else {
-                format!("{url}?post={}#p-{}", post.id, post.id)
+                post_path(&t.topic.slug, t.topic.id, post.id)
             },
         );
         writer.add_document(doc).map_err(index_err)?;

@@ -32,6 +32,7 @@ use tantivy::tokenizer::{
 use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use crate::error::AppError;
+use crate::subject::Subject;
 
 /// Candidates scored per query for a results page: bounds the work whatever the query
 /// matches (facet counts cover these candidates).
@@ -42,10 +43,13 @@ pub const PER_PAGE: usize = 10;
 const MAX_PAGES: usize = 10;
 
 /// The fields of one indexed document (a post; the first post also carries its topic's title).
+/// Documents are keyed by subject (`crate::subject`): `subject` is what the document is (a
+/// post, later an article or changelog post), `group` what a result stands for and is
+/// collapsed by (the topic of a post; the thing itself otherwise). Both hold `Subject::key`.
 #[derive(Clone, Copy)]
 pub struct Fields {
-    pub post_id: Field,
-    pub topic_id: Field,
+    pub subject: Field,
+    pub group: Field,
     pub kind: Field,
     pub title: Field,
     pub topic_title: Field,
@@ -74,8 +78,8 @@ fn schema() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqs),
     );
     let fields = Fields {
-        post_id: b.add_u64_field("post_id", INDEXED | STORED | FAST),
-        topic_id: b.add_u64_field("topic_id", INDEXED | STORED | FAST),
+        subject: b.add_u64_field("subject", INDEXED | STORED | FAST),
+        group: b.add_u64_field("group", INDEXED | STORED | FAST),
         kind: b.add_text_field("kind", STRING | STORED | FAST),
         title: b.add_text_field("title", stemmed.clone()),
         topic_title: b.add_text_field("topic_title", STORED),
@@ -164,8 +168,19 @@ impl SearchIndex {
     pub fn open(data_dir: &Path) -> anyhow::Result<SearchIndex> {
         let dir = data_dir.join("search");
         std::fs::create_dir_all(&dir)?;
-        let name = current_name(&dir).unwrap_or_else(|| "index-0".to_string());
-        let generation = Generation::open_or_create(&dir, &name).map_err(|e| {
+        let mut name = current_name(&dir).unwrap_or_else(|| "index-0".to_string());
+        let generation = match Generation::open_or_create(&dir, &name) {
+            Ok(g) => Ok(g),
+            // An index written by a version with other fields: it is derived data, so start an
+            // empty one, which the indexer fills from the database.
+            Err(tantivy::TantivyError::SchemaError(e)) => {
+                tracing::warn!(error = %e, index = %name, "search index has an older layout; rebuilding it");
+                name = format!("index-{}", chrono::Utc::now().timestamp_millis());
+                Generation::open_or_create(&dir, &name)
+            }
+            Err(e) => Err(e),
+        }
+        .map_err(|e| {
             anyhow::anyhow!("cannot open the search index in {}: {e}", dir.display())
         })?;
         write_pointer(&dir, &name)?;
@@ -242,6 +257,12 @@ pub struct SearchParams {
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Hit {
+    /// What the result is about and the document it shows.
+    #[serde(skip)]
+    pub group: Subject,
+    #[serde(skip)]
+    pub subject: Subject,
+    /// For forum results, the topic and post (0 otherwise): the JSON API's fields.
     pub topic_id: u64,
     pub post_id: u64,
     pub title: String,
@@ -283,10 +304,11 @@ pub struct Results {
 
 struct Candidate {
     doc: DocAddress,
-    topic_id: u64,
-    /// The stable tie-breaker: document addresses differ between nodes (each builds its own
-    /// segments), post ids do not.
-    post_id: u64,
+    /// `Subject::key` of what the result stands for (its topic, for a post).
+    group: u64,
+    /// `Subject::key` of the document; also the stable tie-breaker: document addresses differ
+    /// between nodes (each builds its own segments), subjects do not.
+    subject: u64,
     score: f32,
     category: String,
     tags: Vec<String>,
@@ -387,7 +409,7 @@ impl SearchIndex {
         let mut hits = Vec::new();
         for c in groups
             .into_iter()
-            .filter(|c| Some(c.topic_id) != exclude_topic)
+            .filter(|c| Some(c.group) != exclude_topic.map(|t| Subject::Topic(t as i64).key()))
             .take(limit)
         {
             let doc: TantivyDocument = searcher
@@ -445,8 +467,10 @@ impl SearchIndex {
         )?);
         Ok(groups
             .into_iter()
-            .map(|c| c.topic_id as i64)
-            .filter(|id| *id != exclude_topic)
+            .filter_map(|c| match Subject::from_key(c.group) {
+                Some(Subject::Topic(id)) if id != exclude_topic => Some(id),
+                _ => None,
+            })
             .take(limit)
             .collect())
     }
@@ -461,12 +485,17 @@ fn stored_text(doc: &TantivyDocument, field: Field) -> String {
 
 /// A result as shown: the candidate's topic-level facts plus the stored fields of its post.
 fn hit(f: &Fields, doc: &TantivyDocument, c: &Candidate, snippet: String) -> Hit {
+    let group = Subject::from_key(c.group).unwrap_or(Subject::Topic(0));
+    let subject = Subject::from_key(c.subject).unwrap_or(group);
+    let forum_id = |s: Subject| match s {
+        Subject::Topic(id) | Subject::Post(id) => id as u64,
+        _ => 0,
+    };
     Hit {
-        topic_id: c.topic_id,
-        post_id: doc
-            .get_first(f.post_id)
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0),
+        group,
+        subject,
+        topic_id: forum_id(group),
+        post_id: forum_id(subject),
         title: stored_text(doc, f.topic_title),
         url: stored_text(doc, f.url),
         kind: c.kind.clone(),
@@ -695,8 +724,8 @@ fn collect(
         boost *= 1.0 + 0.25 * (-age_days / 365.0).exp();
         out.push(Candidate {
             doc: addr,
-            topic_id: u(&cols.topic_id),
-            post_id: u(&cols.post_id),
+            group: u(&cols.group),
+            subject: u(&cols.subject),
             score: score * boost,
             category: cols.str_value(&cols.category, doc),
             tags: cols.str_values(&cols.tags, doc),
@@ -705,7 +734,7 @@ fn collect(
         });
     }
     drop_ties_at_the_cutoff(&mut out, &raw_scores, limit);
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.post_id.cmp(&b.post_id)));
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.subject.cmp(&b.subject)));
     Ok(out)
 }
 
@@ -732,8 +761,8 @@ fn drop_ties_at_the_cutoff(out: &mut Vec<Candidate>, raw_scores: &[f32], limit: 
 }
 
 struct SegmentColumns {
-    topic_id: Option<tantivy::columnar::Column<u64>>,
-    post_id: Option<tantivy::columnar::Column<u64>>,
+    group: Option<tantivy::columnar::Column<u64>>,
+    subject: Option<tantivy::columnar::Column<u64>>,
     solved: Option<tantivy::columnar::Column<u64>>,
     accepted: Option<tantivy::columnar::Column<u64>>,
     staff: Option<tantivy::columnar::Column<u64>>,
@@ -771,8 +800,8 @@ impl SegmentColumns {
     fn open(reader: &tantivy::SegmentReader) -> SegmentColumns {
         let ff = reader.fast_fields();
         SegmentColumns {
-            topic_id: ff.u64("topic_id").ok(),
-            post_id: ff.u64("post_id").ok(),
+            group: ff.u64("group").ok(),
+            subject: ff.u64("subject").ok(),
             solved: ff.u64("solved").ok(),
             accepted: ff.u64("accepted").ok(),
             staff: ff.u64("staff").ok(),
@@ -804,7 +833,7 @@ impl SegmentColumns {
 }
 
 fn distinct_topics(c: &[Candidate]) -> usize {
-    let mut ids: Vec<u64> = c.iter().map(|c| c.topic_id).collect();
+    let mut ids: Vec<u64> = c.iter().map(|c| c.group).collect();
     ids.sort_unstable();
     ids.dedup();
     ids.len()
@@ -815,7 +844,7 @@ fn group_by_topic(candidates: Vec<Candidate>) -> Vec<Candidate> {
     let mut seen = std::collections::HashSet::new();
     candidates
         .into_iter()
-        .filter(|c| seen.insert(c.topic_id))
+        .filter(|c| seen.insert(c.group))
         .collect()
 }
 

@@ -17,6 +17,7 @@ use crate::accounts::settings::{self, Ended};
 use crate::accounts::{self, User};
 use crate::error::AppError;
 use crate::forms::{FieldErrors, clip};
+use crate::subject::user_path;
 
 /// A form that also answers "log in first" (rather than "form expired") to a visitor
 /// whose session has ended: the login check comes before the CSRF check.
@@ -61,7 +62,7 @@ pub async fn overview(ctx: Ctx, q: web::Query<DoneQuery>) -> Result<HttpResponse
             @if let Some(notice) = notice { p.alert.success role="status" { (notice) } }
             dl {
                 dt { "Username" }
-                dd { a href={ "/u/" (super::view::urlencode(&user.username)) } { (user.username) } }
+                dd { a href=(user_path(&user.username)) { (user.username) } }
                 dt { "Email" }
                 dd { (user.email) " " span.small { "(never shown publicly)" } }
             }

@@ -5,10 +5,11 @@ use maud::{PreEscaped, html};
 
 use super::blocking;
 use super::ctx::Ctx;
-use super::view::topic_path;
 use crate::db::forum::CategoryRow;
 use crate::error::AppError;
+use crate::forum;
 use crate::forum::TopicSummary;
+use crate::subject::{category_path, is_public, topic_path};
 
 fn rfc3339(at: &chrono::NaiveDateTime) -> String {
     at.and_utc()
@@ -27,7 +28,7 @@ pub async fn topic_feed(
     let (title, path) = match category {
         Some(c) => (
             format!("{} — {}", c.name, s.site_name),
-            format!("/c/{}", c.slug),
+            category_path(&c.slug),
         ),
         None => (
             format!("Latest topics — {}", s.site_name),
@@ -57,7 +58,7 @@ pub async fn topic_feed(
                     updated { (rfc3339(&t.topic.bumped_at)) }
                     author { name { (t.author.username) } }
                     @for tag in &t.tags { category term=(tag) {} }
-                    @if let Some(first) = firsts.iter().find(|p| p.topic_id == t.topic.id && p.deleted_at.is_none() && p.hidden_reason.is_none()) {
+                    @if let Some(first) = firsts.iter().find(|p| p.topic_id == t.topic.id && is_public(forum::post_visibility(&t.topic, p))) {
                         content type="html" { (first.cooked) }
                     }
                 }
@@ -103,7 +104,7 @@ pub async fn sitemap_pages(ctx: Ctx) -> Result<HttpResponse, AppError> {
                 url { loc { (base) (path) } }
             }
             @for c in &categories {
-                url { loc { (base) "/c/" (c.slug) } }
+                url { loc { (base) (category_path(&c.slug)) } }
             }
         }
     };

@@ -4,6 +4,7 @@ pub mod account;
 pub mod accounts;
 pub mod admin;
 pub mod assets;
+pub mod compose;
 pub mod ctx;
 pub mod feeds;
 pub mod forum;
@@ -13,6 +14,7 @@ pub mod page_cache;
 pub mod pages;
 pub mod posts;
 pub mod search;
+pub mod topic;
 pub mod users;
 pub mod view;
 
@@ -151,12 +153,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(forum::latest)
         .service(forum::latest_json)
         .service(forum::latest_atom)
-        .service(forum::new_topic_form)
-        .service(forum::create_topic)
+        .service(compose::new_topic_form)
+        .service(compose::create_topic)
         .service(forum::category_page)
-        .service(forum::topic_by_slug)
-        .service(forum::topic_by_id)
-        .service(forum::reply)
+        .service(topic::topic_by_slug)
+        .service(topic::topic_by_id)
+        .service(compose::reply)
         .service(posts::edit_form)
         .service(posts::edit)
         .service(posts::revisions_page)

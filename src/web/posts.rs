@@ -9,19 +9,22 @@ use serde::Deserialize;
 use super::ctx::{CsrfForm, Ctx};
 use super::layout::{self, Page, csrf_field};
 use super::view::redirect;
-use super::view::{textarea_field, topic_path, when};
+use super::view::{textarea_field, when};
 use super::{RateLimits, blocking};
-use crate::db::forum::{self as q, CategoryRow, PostRow, TopicRow};
+use crate::db::forum::{CategoryRow, PostRow, TopicRow, WatchLevel};
 use crate::error::AppError;
 use crate::forms::{FieldErrors, clip};
 use crate::forum::{self, EditInput, TopicAction};
+use crate::subject::{self, category_path, post_path, topic_path, user_path};
 
+/// Back to the topic (at the post) after an action, or to the list once the topic is gone.
 fn back_to(topic: &TopicRow, post_id: Option<i64>) -> HttpResponse {
-    let path = topic_path(&topic.slug, topic.id);
+    if !subject::is_public(forum::topic_visibility(topic)) {
+        return redirect("/latest");
+    }
     match post_id {
-        Some(p) if topic.deleted_at.is_none() => redirect(&format!("{path}?post={p}#p-{p}")),
-        _ if topic.deleted_at.is_none() => redirect(&path),
-        _ => redirect("/latest"),
+        Some(p) => redirect(&post_path(&topic.slug, topic.id, p)),
+        None => redirect(&topic_path(&topic.slug, topic.id)),
     }
 }
 
@@ -32,22 +35,7 @@ pub async fn edit_form(ctx: Ctx, id: web::Path<i64>) -> Result<HttpResponse, App
     let user = ctx.user()?.clone();
     let post_id = id.into_inner();
     let db = ctx.state.db.clone();
-    let (post, topic) = blocking(move || {
-        db.read_sync(|c| {
-            let post = q::post(c, post_id)?.ok_or(AppError::NotFound)?;
-            let topic = q::topic(c, post.topic_id)?.ok_or(AppError::NotFound)?;
-            Ok((post, topic))
-        })
-    })
-    .await?;
-    if post.deleted_at.is_some() || topic.deleted_at.is_some() {
-        return Err(AppError::NotFound);
-    }
-    if !forum::can_edit(&user, &post) {
-        return Err(AppError::Forbidden(
-            "Only the author or staff can edit this post.".into(),
-        ));
-    }
+    let (post, topic) = blocking(move || forum::post_for_edit(&db, &user, post_id)).await?;
     let input = EditInput {
         raw: post.raw.clone(),
         title: (post.post_number == 1).then(|| topic.title.clone()),
@@ -73,21 +61,9 @@ pub async fn edit(
     let db = ctx.state.db.clone();
     let limits = ctx.state.config.limits();
     let (post, topic) = {
-        let db = db.clone();
-        blocking(move || {
-            db.read_sync(|c| {
-                let post = q::post(c, post_id)?.ok_or(AppError::NotFound)?;
-                let topic = q::topic(c, post.topic_id)?.ok_or(AppError::NotFound)?;
-                Ok((post, topic))
-            })
-        })
-        .await?
+        let (db, user) = (db.clone(), user.clone());
+        blocking(move || forum::post_for_edit(&db, &user, post_id)).await?
     };
-    if !forum::can_edit(&user, &post) {
-        return Err(AppError::Forbidden(
-            "Only the author or staff can edit this post.".into(),
-        ));
-    }
     if let Err(AppError::TooManyRequests { message, .. }) =
         RateLimits::check_user(&ctx.state.limits.edits_per_user, &user, "editing")
     {
@@ -104,10 +80,7 @@ pub async fn edit(
     }
     let submitted = input.clone();
     match blocking(move || forum::edit_post(&db, &user, post_id, &submitted, &limits)).await? {
-        Ok(done) => Ok(redirect(&format!(
-            "{}?post={post_id}#p-{post_id}",
-            topic_path(&done.slug, done.topic_id)
-        ))),
+        Ok(done) => Ok(redirect(&post_path(&done.slug, done.topic_id, post_id))),
         Err(errors) => Ok(edit_page(
             &ctx,
             &post,
@@ -140,7 +113,7 @@ fn edit_page(
                 }
                 (textarea_field("raw", "Post", &clip(&input.raw, 70_000), errors, 14))
                 button.primary type="submit" { "Save changes" }
-                " " a href={ (topic_path(&topic.slug, topic.id)) "?post=" (post.id) "#p-" (post.id) } { "Cancel" }
+                " " a href=(post_path(&topic.slug, topic.id, post.id)) { "Cancel" }
             }
         }
     };
@@ -151,24 +124,13 @@ fn edit_page(
 pub async fn revisions_page(ctx: Ctx, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let post_id = id.into_inner();
     let db = ctx.state.db.clone();
-    let staff = ctx.user.as_ref().is_some_and(|u| u.role.is_staff());
-    let (post, topic, revisions, editors) = blocking(move || {
-        db.read_sync(|c| {
-            let post = q::post(c, post_id)?.ok_or(AppError::NotFound)?;
-            let topic = q::topic(c, post.topic_id)?.ok_or(AppError::NotFound)?;
-            let revisions = q::revisions(c, post_id)?;
-            let mut ids: Vec<i64> = revisions.iter().map(|r| r.editor_id).collect();
-            ids.dedup();
-            let editors = q::authors(c, &ids)?;
-            Ok((post, topic, revisions, editors))
-        })
-    })
-    .await?;
-    let hidden =
-        post.deleted_at.is_some() || topic.deleted_at.is_some() || post.hidden_reason.is_some();
-    if hidden && !staff {
-        return Err(AppError::NotFound);
-    }
+    let viewer = ctx.user.clone();
+    let forum::PostHistory {
+        post,
+        topic,
+        revisions,
+        editors,
+    } = blocking(move || forum::post_history(&db, viewer.as_ref(), post_id)).await?;
     let name_of = |id: i64| {
         editors
             .iter()
@@ -184,12 +146,12 @@ pub async fn revisions_page(ctx: Ctx, id: web::Path<i64>) -> Result<HttpResponse
         .collect();
     let body = html! {
         h1 { "Edit history" }
-        p { "Post in " a href={ (topic_path(&topic.slug, topic.id)) "?post=" (post.id) "#p-" (post.id) } { (topic.title) } ", now at version " (post.version) "." }
+        p { "Post in " a href=(post_path(&topic.slug, topic.id, post.id)) { (topic.title) } ", now at version " (post.version) "." }
         @if revisions.is_empty() { p { "This post has not been edited." } }
         @for (rev, after) in revisions.iter().zip(texts.iter()).rev() {
             section.revision.card {
                 h2 { "Version " (rev.version + 1) }
-                p.small { "Edited by " a href={ "/u/" (name_of(rev.editor_id)) } { (name_of(rev.editor_id)) } " " (when(&rev.created_at)) }
+                p.small { "Edited by " a href=(user_path(name_of(rev.editor_id))) { (name_of(rev.editor_id)) } " " (when(&rev.created_at)) }
                 @if let Some(title) = &rev.title_before { p { "Title was: " em { (title) } } }
                 pre.diff {
                     @for change in similar::TextDiff::from_lines(rev.raw_before.as_str(), *after).iter_all_changes() {
@@ -399,42 +361,41 @@ pub async fn watch_category(
     let slug = slug.into_inner();
     let db = ctx.state.db.clone();
     let lookup = slug.clone();
-    blocking(move || {
-        let category = db
-            .read_sync(|c| q::category_by_slug(c, &lookup))?
-            .ok_or(AppError::NotFound)?;
-        forum::watch_category(&db, &user, category.id, &form.level)
-    })
-    .await?;
-    Ok(redirect(&format!("/c/{slug}")))
+    blocking(move || forum::watch_category(&db, &user, &lookup, &form.level)).await?;
+    Ok(redirect(&category_path(&slug)))
 }
 
-fn level_select(current: &str) -> Markup {
+fn level_select(current: WatchLevel) -> Markup {
+    let label = |level: WatchLevel| match level {
+        WatchLevel::Watching => "Watching: every reply",
+        WatchLevel::Normal => "Normal: mentions and answers",
+        WatchLevel::Muted => "Muted: nothing",
+    };
     html! {
         select name="level" aria-label="Notification level" {
-            @for (value, label) in [("watching", "Watching: every reply"), ("normal", "Normal: mentions and answers"), ("muted", "Muted: nothing")] {
-                option value=(value) selected[value == current] { (label) }
+            @for level in WatchLevel::ALL {
+                option value=(level.as_str()) selected[level == current] { (label(level)) }
             }
         }
     }
 }
 
-pub fn watch_form(ctx: &Ctx, topic_id: i64, level: Option<&str>) -> Markup {
+pub fn watch_form(ctx: &Ctx, topic_id: i64, level: Option<WatchLevel>) -> Markup {
     html! {
         form.watch method="post" action={ "/t/" (topic_id) "/watch" } {
             (csrf_field(ctx))
             span { "Notify me:" }
-            (level_select(level.unwrap_or("normal")))
+            (level_select(level.unwrap_or(WatchLevel::Normal)))
             " " button type="submit" { "Update" }
         }
     }
 }
 
-pub fn category_watch_form(ctx: &Ctx, c: &CategoryRow, level: Option<&str>) -> Markup {
+pub fn category_watch_form(ctx: &Ctx, c: &CategoryRow, level: Option<WatchLevel>) -> Markup {
     html! {
         form.watch.inline method="post" action={ "/c/" (c.slug) "/watch" } {
             (csrf_field(ctx))
-            (level_select(level.unwrap_or("normal")))
+            (level_select(level.unwrap_or(WatchLevel::Normal)))
             " " button type="submit" { "Set" }
         }
     }

@@ -191,16 +191,10 @@ pub async fn open(ctx: Ctx, q: web::Query<OpenQuery>) -> Result<HttpResponse, Ap
     let OpenQuery { flow, topic } = q.into_inner();
     let db = ctx.state.db.clone();
     let user_id = ctx.user.as_ref().map(|u| u.id);
-    let row = blocking(move || {
-        let row = db.read_sync(|c| crate::db::forum::topic(c, topic))?;
-        let row = row
-            .filter(|t| t.deleted_at.is_none())
-            .ok_or(AppError::NotFound)?;
-        crate::search::deflection::record_opened(&db, &flow, user_id, topic)?;
-        Ok(row)
-    })
-    .await?;
-    Ok(super::view::redirect(&super::view::topic_path(
+    let row =
+        blocking(move || crate::search::deflection::open_suggestion(&db, &flow, user_id, topic))
+            .await?;
+    Ok(super::view::redirect(&crate::subject::topic_path(
         &row.slug, row.id,
     )))
 }

@@ -6,11 +6,12 @@ use maud::html;
 use super::blocking;
 use super::ctx::Ctx;
 use super::layout::{self, Page};
-use super::view::{staff_badge, topic_path, when};
+use super::view::{staff_badge, when};
 use crate::accounts::username_key;
 use crate::db;
 use crate::error::AppError;
 use crate::markdown;
+use crate::subject::{post_path, topic_path, user_path};
 
 #[get("/u/{username}")]
 pub async fn profile(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, AppError> {
@@ -28,10 +29,7 @@ pub async fn profile(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, 
     .await?;
     if user.username != *name {
         // Another spelling of the same name: send people to the one true URL.
-        return Ok(super::view::redirect(&format!(
-            "/u/{}",
-            super::view::urlencode(&user.username)
-        )));
+        return Ok(super::view::redirect(&user_path(&user.username)));
     }
     let body = html! {
         header.profile.card {
@@ -63,7 +61,7 @@ pub async fn profile(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, 
                 ul.plain {
                     @for (p, t) in &replies {
                         li {
-                            a href={ (topic_path(&t.slug, t.id)) "?post=" (p.id) "#p-" (p.id) } { (t.title) }
+                            a href=(post_path(&t.slug, t.id, p.id)) { (t.title) }
                             @if t.solved_post_id == Some(p.id) { " " span.badge.solved { "✓ answer" } }
                             p.small { (markdown::excerpt(&p.raw, 140)) }
                         }
@@ -80,6 +78,6 @@ pub async fn profile(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, 
         &ctx,
         Page::new(user.username.clone(), body)
             .describe(description)
-            .canonical(format!("/u/{}", user.username)),
+            .canonical(user_path(&user.username)),
     ))
 }

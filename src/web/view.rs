@@ -1,12 +1,15 @@
-//! Shared view helpers for every page module: times, badges, form fields, redirects and
-//! paths. Page modules depend on this one and never on each other's helpers, so `src/web/`
+//! Shared view helpers for every page module: times, badges, form fields and redirects
+//! (paths come from `crate::subject`). Page modules depend on this one and never on each other's helpers, so `src/web/`
 //! has no import cycles (checked by `tests/architecture.rs`).
 
 use actix_web::HttpResponse;
 use chrono::{Datelike, NaiveDateTime, Timelike};
 use maud::{Markup, html};
 
+use crate::accounts::Role;
+use crate::db::forum::CategoryRow;
 use crate::forms::FieldErrors;
+use crate::subject::category_path;
 
 /// "3 hours ago", with the exact UTC time on hover and in `datetime`.
 pub fn when(at: &NaiveDateTime) -> Markup {
@@ -46,13 +49,9 @@ fn plural(n: i64, unit: &str) -> String {
     }
 }
 
-pub fn topic_path(slug: &str, id: i64) -> String {
-    format!("/t/{slug}/{id}")
-}
-
 pub fn staff_badge(role: &str) -> Markup {
     html! {
-        @if role == "staff" || role == "admin" {
+        @if Role::parse(role).is_some_and(Role::is_staff) {
             " " span.badge.staff title="Works for us" { "staff" }
         }
     }
@@ -85,4 +84,50 @@ pub fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header(("Location", to.to_string()))
         .finish()
+}
+
+pub fn category_chip(c: &CategoryRow) -> Markup {
+    html! { a.chip href=(category_path(&c.slug)) data-color=(c.color) { span.dot.(color_class(&c.color)) {} (c.name) } }
+}
+
+/// Category colours become one of a fixed set of classes: user colours never reach a
+/// style attribute (the CSP forbids inline styles anyway).
+pub fn color_class(color: &str) -> &'static str {
+    const PALETTE: [(&str, u32); 8] = [
+        ("c-blue", 0x1f5fd1),
+        ("c-green", 0x1b7f3b),
+        ("c-red", 0xb3261e),
+        ("c-orange", 0xd9730d),
+        ("c-purple", 0x7b3fb5),
+        ("c-teal", 0x0f8a8a),
+        ("c-grey", 0x6b7280),
+        ("c-pink", 0xc2185b),
+    ];
+    let rgb = u32::from_str_radix(color.trim_start_matches('#'), 16).unwrap_or(0x1f5fd1);
+    let dist = |c: u32| {
+        let d = |shift: u32| ((rgb >> shift & 0xff) as i32 - (c >> shift & 0xff) as i32).pow(2);
+        d(16) + d(8) + d(0)
+    };
+    PALETTE
+        .iter()
+        .min_by_key(|(_, c)| dist(*c))
+        .map(|(n, _)| *n)
+        .unwrap_or("c-blue")
+}
+
+/// The representation a route was asked for by its suffix: `.json`, `.atom` or a page.
+pub enum Format {
+    Html,
+    Json,
+    Atom,
+}
+
+pub fn split_format(name: &str) -> (&str, Format) {
+    if let Some(s) = name.strip_suffix(".json") {
+        (s, Format::Json)
+    } else if let Some(s) = name.strip_suffix(".atom") {
+        (s, Format::Atom)
+    } else {
+        (name, Format::Html)
+    }
 }

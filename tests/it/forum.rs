@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::fixtures::{Fixtures, assert_status, eventually};
 use crate::support::{
-    Client, Resp, Server, TestDb, assert_well_formed_xml, create_category, forum_with_category,
-    member, parse_topic_location, query_count, staff, topic_url,
+    Client, Server, TestDb, assert_well_formed_xml, create_category, forum_with_category, member,
+    parse_topic_location, query_count, staff, topic_url,
 };
 
 // ---- helpers ----------------------------------------------------------------------------
@@ -146,16 +147,6 @@ fn wait_for_notice(c: &Client, needle: &str) -> Notice {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-fn assert_status(r: &Resp, status: u16, what: &str) {
-    assert_eq!(
-        r.status,
-        status,
-        "{what}: expected {status}, got {} {}",
-        r.status,
-        &r.body[..r.body.len().min(600)]
-    );
 }
 
 fn json_keys(v: &Value) -> Vec<String> {
@@ -546,33 +537,38 @@ fn wrong_slug_redirects_unknown_topic_is_404_and_json_field_names_are_stable() {
 fn lists_filter_by_solved_and_page_with_a_keyset_cursor() {
     let db = TestDb::new();
     let server = Server::start(&db);
-    let (admin, _) = forum_with_category(&server);
-    create_category(&admin, "Setup", "setup", false);
-    let agent = staff(&db, &server, "agent_lee");
-    let asker = member(&server, "asker_kim");
+    let fx = Fixtures::new(&db);
+    let billing = fx.category("billing", "Billing", false);
+    let setup = fx.category("setup", "Setup", false);
+    let agent = fx.staff("agent_lee");
+    let asker = fx.member("asker_kim");
     let anon = server.client();
 
-    let mut made = Vec::new();
-    for i in 0..35 {
-        let (_, id) = agent.create_topic(
-            "billing",
-            &format!("Billing topic number {i:02}"),
-            "Some details here.",
-            "",
-        );
-        made.push(id);
-    }
+    let made: Vec<i64> = (0..35)
+        .map(|i| {
+            let title = format!("Billing topic number {i:02}");
+            fx.topic(&agent, &billing, &title, "Some details here.")
+                .topic_id
+        })
+        .collect();
     // Solved and unsolved questions in another category.
-    let (_, solved) = asker.create_topic(
-        "setup",
+    let (solved, _) = fx.solved_topic(
+        &asker,
+        &agent,
+        &setup,
         "Installing on a fresh server",
         "It fails at step 3.",
-        "",
+        "Run the migrations first.",
     );
-    let answer = agent.reply(solved, "Run the migrations first.");
-    asker.post_with_token(&format!("/p/{answer}/solution"), &[("accept", "1")]);
-    let (_, unsolved) =
-        asker.create_topic("setup", "Installing behind a proxy", "Which headers?", "");
+    let solved = solved.topic_id;
+    let unsolved = fx
+        .topic(
+            &asker,
+            &setup,
+            "Installing behind a proxy",
+            "Which headers?",
+        )
+        .topic_id;
 
     let only_solved = listed_ids(&anon.get("/latest?filter=solved").body);
     assert_eq!(only_solved, vec![solved]);
@@ -603,7 +599,10 @@ fn lists_filter_by_solved_and_page_with_a_keyset_cursor() {
     assert!(first.body.contains("Load more topics"));
 
     // A topic created meanwhile does not shift the next page: the cursor is a keyset.
-    agent.create_topic("billing", "A brand new billing topic", "Fresh.", "");
+    let fresh = fx.topic(&agent, &billing, "A brand new billing topic", "Fresh.");
+    eventually("the cached unsolved list shows the new topic", || {
+        listed_ids(&anon.get("/latest?filter=unsolved").body).contains(&fresh.topic_id)
+    });
     let second = anon.get(&next);
     assert_status(&second, 200, "page 2");
     let page2 = listed_ids(&second.body);
@@ -676,7 +675,9 @@ fn lists_filter_by_solved_and_page_with_a_keyset_cursor() {
     assert_status(&anon.get("/latest?filter=bogus"), 400, "unknown filter");
 
     // A pinned topic still belongs in the solved (or unsolved) list.
-    let r = agent.post_with_token(&format!("/t/{solved}/moderate"), &[("action", "pin")]);
+    let r = agent
+        .login(&server)
+        .post_with_token(&format!("/t/{solved}/moderate"), &[("action", "pin")]);
     assert_status(&r, 303, "pin");
     assert_eq!(
         listed_ids(&anon.get("/latest").body)[0],

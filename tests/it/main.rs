@@ -6,6 +6,7 @@ mod accounts;
 mod axe;
 mod bad_input;
 mod cli;
+mod fixtures;
 mod forum;
 mod html;
 mod http;
