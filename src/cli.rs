@@ -171,6 +171,8 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             crate::search::spawn_indexer(db.clone(), search.clone())?;
             crate::search::related::spawn(db.clone(), search.clone())?;
             crate::scheduler::spawn(db.clone())?;
+            let views = std::sync::Arc::new(web::views::Views::default());
+            web::views::spawn(db.clone(), views.clone())?;
             let state = AppState {
                 db,
                 settings: snapshot,
@@ -180,6 +182,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 search,
                 deflection: Default::default(),
                 pages,
+                views,
             };
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
             actix_web::rt::System::new().block_on(web::serve(state))?;

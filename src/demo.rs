@@ -14,6 +14,7 @@ use crate::forum::{
     self,
     categories::{self, CategoryInput},
 };
+use crate::kb;
 use crate::settings::{SettingsForm, SiteSettings};
 
 #[derive(RustEmbed)]
@@ -99,6 +100,7 @@ pub fn seed_if_empty(db: &Db, themes: &[&str]) -> anyhow::Result<bool> {
         .ok_or_else(|| anyhow::anyhow!("content/demo/forum.toml is missing"))?;
     let forum: DemoForum = toml::from_str(std::str::from_utf8(&forum_file.data)?)
         .map_err(|e| anyhow::anyhow!("content/demo/forum.toml: {e}"))?;
+    let kb = read_kb()?;
     let seeded = events::seeding(Seed::Demo, || {
         db.write_sync(|conn| {
             if db::users::count(conn)? > 0 || !db::settings::load_all(conn)?.is_empty() {
@@ -118,19 +120,22 @@ pub fn seed_if_empty(db: &Db, themes: &[&str]) -> anyhow::Result<bool> {
                 let id = accounts::create_user_in(conn, &new, CreatedBy::System)?;
                 ids.insert(username.clone(), Actor { id, role: *role });
             }
-            load_forum(conn, &forum, &ids)?;
+            let topics = load_forum(conn, &forum, &ids)?;
+            load_kb(conn, &kb, &ids, &topics)?;
             Ok::<_, AppError>(true)
         })
     })?;
     Ok(seeded)
 }
 
-/// Writes the demo forum through the forum's own write functions, as members would.
+/// Writes the demo forum through the forum's own write functions, as members would;
+/// returns the topics' ids by title.
 fn load_forum(
     conn: &mut db::DbConn,
     forum: &DemoForum,
     users: &HashMap<String, Actor>,
-) -> Result<(), AppError> {
+) -> Result<HashMap<String, i64>, AppError> {
+    let mut topic_ids = HashMap::new();
     let user = |name: &str| {
         users
             .get(name)
@@ -179,6 +184,7 @@ fn load_forum(
                 at: asked,
             },
         )?;
+        topic_ids.insert(t.title.clone(), created.topic_id);
         for (i, r) in t.replies.iter().enumerate() {
             let replier = user(&r.author)?;
             let at = asked + chrono::TimeDelta::hours(3 * (i as i64 + 1))
@@ -193,6 +199,97 @@ fn load_forum(
                 forum::set_solution_in(conn, author, reply.post_id, true)?;
             }
         }
+    }
+    Ok(topic_ids)
+}
+
+#[derive(Deserialize)]
+struct DemoKb {
+    sections: Vec<DemoSection>,
+    #[serde(default)]
+    links: Vec<DemoLink>,
+}
+
+#[derive(Deserialize)]
+struct DemoSection {
+    slug: String,
+    name: String,
+    description: String,
+}
+
+#[derive(Deserialize)]
+struct DemoLink {
+    article: String,
+    topic: String,
+}
+
+/// The demo knowledge base: sections and links (kb.toml) and articles (kb/*.md).
+struct KbFiles {
+    index: DemoKb,
+    articles: Vec<(String, kb::ArticleInput)>,
+}
+
+fn read_kb() -> anyhow::Result<KbFiles> {
+    let file = DemoFiles::get("kb.toml")
+        .ok_or_else(|| anyhow::anyhow!("content/demo/kb.toml is missing"))?;
+    let index: DemoKb = toml::from_str(std::str::from_utf8(&file.data)?)
+        .map_err(|e| anyhow::anyhow!("content/demo/kb.toml: {e}"))?;
+    let mut names: Vec<String> = DemoFiles::iter()
+        .filter(|n| n.starts_with("kb/") && n.ends_with(".md"))
+        .map(|n| n.to_string())
+        .collect();
+    names.sort();
+    let mut articles = Vec::new();
+    for name in names {
+        let file = DemoFiles::get(&name).ok_or_else(|| anyhow::anyhow!("{name} vanished"))?;
+        let input = kb::files::parse(std::str::from_utf8(&file.data)?)
+            .map_err(|e| anyhow::anyhow!("content/demo/{name}: {e}"))?;
+        articles.push((name, input));
+    }
+    Ok(KbFiles { index, articles })
+}
+
+/// Writes the demo knowledge base through the KB's write functions, as staff would, and links
+/// the articles to the solved topics they answer.
+fn load_kb(
+    conn: &mut db::DbConn,
+    files: &KbFiles,
+    users: &HashMap<String, Actor>,
+    topics: &HashMap<String, i64>,
+) -> Result<(), AppError> {
+    let editor = users
+        .values()
+        .copied()
+        .filter(|a| a.role.is_staff())
+        .min_by_key(|a| a.id);
+    let at = db::now();
+    let invalid = |what: &str, errors: FieldErrors| {
+        let lines: Vec<String> = errors.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+        AppError::Internal(format!("demo {what}: {}", lines.join("; ")))
+    };
+    for (position, s) in files.index.sections.iter().enumerate() {
+        let input = kb::SectionInput {
+            name: s.name.clone(),
+            slug: s.slug.clone(),
+            description: s.description.clone(),
+            position: position.to_string(),
+        };
+        kb::save_section_in(conn, None, None, &input, at)?.map_err(|e| invalid(&s.slug, e))?;
+    }
+    let mut ids = HashMap::new();
+    for (name, input) in &files.articles {
+        let checked = kb::check(input, &forum::Limits::default()).map_err(|e| invalid(name, e))?;
+        let saved = kb::save_in(conn, editor, None, &checked, at)?.map_err(|e| invalid(name, e))?;
+        ids.insert(saved.article.slug.clone(), saved.article.id);
+    }
+    for link in &files.index.links {
+        let article = *ids.get(&link.article).ok_or_else(|| {
+            AppError::Internal(format!("demo kb link: no article {}", link.article))
+        })?;
+        let topic = *topics
+            .get(&link.topic)
+            .ok_or_else(|| AppError::Internal(format!("demo kb link: no topic {}", link.topic)))?;
+        kb::link_topic_in(conn, editor, topic, article, at)?;
     }
     Ok(())
 }

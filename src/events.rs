@@ -173,6 +173,33 @@ pub enum Event {
     /// Subject: the suggested topic opened. Actor: the writer, when logged in.
     #[serde(rename = "deflection.opened")]
     DeflectionOpened { flow: String },
+
+    // ---- knowledge base ------------------------------------------------------------------
+    /// Subject: the section. Actor: the staff member.
+    #[serde(rename = "kb.section_saved")]
+    KbSectionSaved { slug: String, created: bool },
+    /// A new version of an article was saved (created, edited, restored, imported).
+    /// Subject: the article. Actor: the editor (none for imports and seeding).
+    #[serde(rename = "kb.article_saved")]
+    KbArticleSaved {
+        slug: String,
+        status: String,
+        version: i32,
+        /// The slug it had before, when this version renamed it (it keeps redirecting).
+        #[serde(default)]
+        renamed_from: Option<String>,
+    },
+    /// A forum topic now points to an article. Subject: the article. Actor: staff.
+    #[serde(rename = "kb.topic_linked")]
+    KbTopicLinked { topic_id: i64 },
+    /// "Was this helpful?" answered (or changed). Subject: the article. Actor: the member,
+    /// none for a visitor.
+    #[serde(rename = "kb.voted")]
+    KbVoted {
+        helpful: bool,
+        #[serde(default)]
+        commented: bool,
+    },
 }
 
 /// How sessions ended (`session.ended`): three payload shapes under one kind.
@@ -233,6 +260,10 @@ impl Event {
             Event::PostsRecooked { .. } => "posts.recooked",
             Event::DeflectionSuggested { .. } => "deflection.suggested",
             Event::DeflectionOpened { .. } => "deflection.opened",
+            Event::KbSectionSaved { .. } => "kb.section_saved",
+            Event::KbArticleSaved { .. } => "kb.article_saved",
+            Event::KbTopicLinked { .. } => "kb.topic_linked",
+            Event::KbVoted { .. } => "kb.voted",
         }
     }
 
@@ -249,7 +280,8 @@ impl Event {
             | Event::TopicWatchChanged { .. }
             | Event::CategoryWatchChanged { .. }
             | Event::DeflectionSuggested { .. }
-            | Event::DeflectionOpened { .. } => false,
+            | Event::DeflectionOpened { .. }
+            | Event::KbVoted { .. } => false,
             Event::UserRegistered { .. }
             | Event::SettingsUpdated {}
             | Event::CategoryCreated(_)
@@ -271,7 +303,10 @@ impl Event {
             | Event::TopicUnlisted {}
             | Event::TopicRelisted {}
             | Event::TopicMoved { .. }
-            | Event::PostsRecooked { .. } => true,
+            | Event::PostsRecooked { .. }
+            | Event::KbSectionSaved { .. }
+            | Event::KbArticleSaved { .. }
+            | Event::KbTopicLinked { .. } => true,
         }
     }
 
@@ -619,6 +654,37 @@ mod tests {
                 "deflection.opened",
                 r#"{"flow":"AbCd"}"#,
             ),
+            (
+                Event::KbSectionSaved {
+                    slug: "billing".into(),
+                    created: true,
+                },
+                "kb.section_saved",
+                r#"{"created":true,"slug":"billing"}"#,
+            ),
+            (
+                Event::KbArticleSaved {
+                    slug: "reset".into(),
+                    status: "published".into(),
+                    version: 3,
+                    renamed_from: Some("old".into()),
+                },
+                "kb.article_saved",
+                r#"{"renamed_from":"old","slug":"reset","status":"published","version":3}"#,
+            ),
+            (
+                Event::KbTopicLinked { topic_id: 4 },
+                "kb.topic_linked",
+                r#"{"topic_id":4}"#,
+            ),
+            (
+                Event::KbVoted {
+                    helpful: false,
+                    commented: true,
+                },
+                "kb.voted",
+                r#"{"commented":true,"helpful":false}"#,
+            ),
         ]
     }
 
@@ -633,10 +699,10 @@ mod tests {
                 "{kind} {payload}"
             );
         }
-        // Every variant has a row (32 kinds; session.ended has three shapes).
+        // Every variant has a row (36 kinds; session.ended has three shapes).
         let mut kinds: Vec<&str> = table.iter().map(|(_, k, _)| *k).collect();
         kinds.dedup();
-        assert_eq!(kinds.len(), 32);
+        assert_eq!(kinds.len(), 36);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod events;
 pub mod followers;
 pub mod forms;
 pub mod forum;
+pub mod kb;
 pub mod markdown;
 pub mod notifications;
 pub mod scheduler;

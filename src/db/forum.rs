@@ -717,6 +717,14 @@ pub fn set_topic_flag(
     Ok(())
 }
 
+/// Adds counted page views (src/web/views.rs).
+pub fn add_views(conn: &mut DbConn, topic_id: i64, views: i64) -> Result<(), AppError> {
+    diesel::update(topics::table.find(topic_id))
+        .set(topics::views.eq(topics::views + views))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn move_topic(conn: &mut DbConn, topic_id: i64, category_id: i64) -> Result<(), AppError> {
     diesel::update(topics::table.find(topic_id))
         .set(topics::category_id.eq(category_id))

@@ -3,6 +3,7 @@
 
 pub mod events;
 pub mod forum;
+pub mod kb;
 pub mod notifications;
 pub mod related;
 pub mod scheduler;

@@ -79,6 +79,7 @@ diesel::table! {
         pinned -> Bool,
         unlisted -> Bool,
         deleted_at -> Nullable<Timestamp>,
+        views -> BigInt,
     }
 }
 
@@ -199,6 +200,90 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    kb_sections (id) {
+        id -> BigInt,
+        slug -> Text,
+        name -> Text,
+        description -> Text,
+        position -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    kb_articles (id) {
+        id -> BigInt,
+        section_id -> BigInt,
+        slug -> Text,
+        title -> Text,
+        summary -> Text,
+        raw -> Text,
+        cooked -> Text,
+        tags -> Text,
+        applies_to -> Text,
+        status -> Text,
+        author_id -> BigInt,
+        version -> Integer,
+        views -> BigInt,
+        helpful_yes -> Integer,
+        helpful_no -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    kb_revisions (id) {
+        id -> BigInt,
+        article_id -> BigInt,
+        version -> Integer,
+        editor_id -> Nullable<BigInt>,
+        note -> Text,
+        title -> Text,
+        slug -> Text,
+        summary -> Text,
+        raw -> Text,
+        section_id -> BigInt,
+        tags -> Text,
+        applies_to -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    kb_article_topics (topic_id) {
+        topic_id -> BigInt,
+        article_id -> BigInt,
+        linked_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    kb_votes (article_id, voter) {
+        article_id -> BigInt,
+        voter -> Text,
+        helpful -> Bool,
+        comment -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    kb_slug_redirects (old_slug) {
+        old_slug -> Text,
+        article_id -> BigInt,
+    }
+}
+
+diesel::joinable!(kb_articles -> kb_sections (section_id));
+diesel::joinable!(kb_article_topics -> kb_articles (article_id));
+diesel::joinable!(kb_article_topics -> topics (topic_id));
+diesel::joinable!(kb_votes -> kb_articles (article_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(topics -> categories (category_id));
 diesel::joinable!(posts -> topics (topic_id));
@@ -225,4 +310,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     related_topics,
     related_computed,
     scheduled_jobs,
+    kb_sections,
+    kb_articles,
+    kb_revisions,
+    kb_article_topics,
+    kb_votes,
+    kb_slug_redirects,
 );

@@ -125,6 +125,16 @@ pub fn admin_exists(conn: &mut DbConn) -> Result<bool, AppError> {
     .get_result(conn)?)
 }
 
+/// The longest-standing administrator (or else staff member), if any.
+pub fn first_staff_id(conn: &mut DbConn) -> Result<Option<i64>, AppError> {
+    Ok(users::table
+        .filter(users::role.eq_any(["admin", "staff"]))
+        .order((users::role.asc(), users::id.asc()))
+        .select(users::id)
+        .first(conn)
+        .optional()?)
+}
+
 pub fn count(conn: &mut DbConn) -> Result<i64, AppError> {
     Ok(users::table.count().get_result(conn)?)
 }

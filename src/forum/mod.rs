@@ -304,6 +304,9 @@ pub struct TopicPage {
     pub categories: Vec<CategoryRow>,
     /// "Related solved topics", as last derived (src/search/related.rs).
     pub related: Vec<crate::db::related::RelatedTopic>,
+    /// The knowledge-base article this topic is answered in, if the viewer may see it:
+    /// (slug, title).
+    pub kb_answer: Option<(String, String)>,
 }
 
 pub enum PageNo {
@@ -363,6 +366,7 @@ pub fn topic_page(
             Vec::new()
         };
         let related = crate::db::related::related_to(conn, topic.id)?;
+        let kb_answer = crate::kb::answer_for_topic(conn, Viewer::of(viewer), topic.id)?;
         Ok(TopicPage {
             topic,
             category,
@@ -375,6 +379,7 @@ pub fn topic_page(
             watch_level,
             categories,
             related,
+            kb_answer,
         })
     })
 }

@@ -12,7 +12,7 @@ use crate::db::search::{self as sq, TopicForIndex};
 use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::events::{self, Event, StoredEvent};
-use crate::subject::{Subject, post_path, topic_path};
+use crate::subject::{Named, Subject, post_path, topic_path};
 
 /// Memory budget for building a whole index (a first build or `reindex`): bigger buffers
 /// mean fewer, larger segments and a faster build.
@@ -112,9 +112,11 @@ fn apply(
     let mut rebuild: BTreeSet<i64> = BTreeSet::new();
     let mut new_posts: Vec<i64> = Vec::new();
     let mut categories: BTreeSet<i64> = BTreeSet::new();
+    let mut articles: BTreeSet<i64> = BTreeSet::new();
     for e in batch {
         let Some(event) = &e.event else { continue };
         match event {
+            Event::KbArticleSaved { .. } => articles.extend(e.subject_id),
             Event::TopicCreated { .. }
             | Event::TopicSolved { .. }
             | Event::TopicUnsolved { .. }
@@ -141,6 +143,15 @@ fn apply(
             }
             Ok(())
         })?;
+    }
+    let article_ids: Vec<i64> = articles.iter().copied().collect();
+    for chunk in article_ids.chunks(200) {
+        for id in chunk {
+            writer.delete_term(Term::from_field_u64(f.subject, Subject::Article(*id).key()));
+        }
+        for a in db.read_sync(|conn| kb_articles_for_index(conn, chunk))? {
+            add_article(f, writer, &a)?;
+        }
     }
     let ids: Vec<i64> = rebuild.iter().copied().collect();
     for chunk in ids.chunks(200) {
@@ -214,6 +225,58 @@ fn add_topic(
     Ok(())
 }
 
+/// Published articles among `ids` with their section's slug.
+fn kb_articles_for_index(
+    conn: &mut db::DbConn,
+    ids: &[i64],
+) -> Result<Vec<(crate::db::kb::ArticleRow, String)>, AppError> {
+    let sections = crate::db::kb::sections(conn)?;
+    Ok(crate::db::kb::articles_by_ids(conn, ids)?
+        .into_iter()
+        .filter(|a| crate::kb::listed(crate::kb::Status::of(a)))
+        .map(|a| {
+            let section = sections
+                .iter()
+                .find(|s| s.id == a.section_id)
+                .map(|s| s.slug.clone())
+                .unwrap_or_default();
+            (a, section)
+        })
+        .collect())
+}
+
+/// One knowledge-base article as one document (kind "kb"), keyed by its subject.
+fn add_article(
+    f: &Fields,
+    writer: &IndexWriter<TantivyDocument>,
+    (a, section): &(crate::db::kb::ArticleRow, String),
+) -> Result<(), AppError> {
+    let subject = Subject::Article(a.id);
+    let mut doc = TantivyDocument::default();
+    let body = crate::markdown::plain_text(&a.raw);
+    doc.add_u64(f.subject, subject.key());
+    doc.add_u64(f.group, subject.key());
+    doc.add_text(f.kind, "kb");
+    doc.add_text(f.title, &a.title);
+    for tag in a.tags.split_whitespace() {
+        doc.add_text(f.title, tag.replace('-', " "));
+        doc.add_text(f.spell, tag.replace('-', " "));
+        doc.add_text(f.tags, tag);
+    }
+    doc.add_text(f.spell, &a.title);
+    doc.add_text(f.spell, &body);
+    doc.add_text(f.topic_title, &a.title);
+    doc.add_text(f.body, format!("{}\n{}", a.summary, body));
+    doc.add_text(f.category, section);
+    doc.add_u64(f.staff, 1);
+    doc.add_u64(f.solved, 1);
+    doc.add_u64(f.accepted, 0);
+    doc.add_i64(f.created, a.updated_at.and_utc().timestamp());
+    doc.add_text(f.url, subject.path(Named::slug(&a.slug)));
+    writer.add_document(doc).map_err(index_err)?;
+    Ok(())
+}
+
 /// Adds every indexable topic; returns the event id the result corresponds to and the
 /// number of topics. Events after that id are applied afterwards by the follower;
 /// re-applying one whose effect the scan already saw is harmless (documents are replaced).
@@ -234,6 +297,17 @@ fn bulk_load(
         for t in db.read_sync(|conn| sq::topics_for_index(conn, &ids))? {
             add_topic(f, writer, &t)?;
             topics += 1;
+        }
+    }
+    let mut after = 0;
+    loop {
+        let ids = db.read_sync(|conn| crate::db::kb::ids_after(conn, after, 500))?;
+        let Some(last) = ids.last().copied() else {
+            break;
+        };
+        after = last;
+        for a in db.read_sync(|conn| kb_articles_for_index(conn, &ids))? {
+            add_article(f, writer, &a)?;
         }
     }
     Ok((start_event, topics))

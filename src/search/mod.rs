@@ -721,6 +721,10 @@ fn collect(
         if kind == "topic" {
             boost *= 1.2;
         }
+        // A maintained article beats a forum thread that matches as well.
+        if kind == "kb" {
+            boost *= 1.5;
+        }
         boost *= 1.0 + 0.25 * (-age_days / 365.0).exp();
         out.push(Candidate {
             doc: addr,

@@ -180,7 +180,11 @@ async fn new_topic_page(
                     ul {
                         @for hit in offered {
                             li {
-                                a href={ "/search/open?flow=" (urlencode(&input.flow)) "&topic=" (hit.topic_id) } { (hit.title) }
+                                @if hit.kind == "kb" {
+                                    a href=(hit.url) { (hit.title) } " " span.badge.kb { "Knowledge base" }
+                                } @else {
+                                    a href={ "/search/open?flow=" (urlencode(&input.flow)) "&topic=" (hit.topic_id) } { (hit.title) }
+                                }
                                 @if hit.solved { " " span.badge.solved { "✓ solved" } }
                             }
                         }

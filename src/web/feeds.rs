@@ -9,7 +9,7 @@ use crate::db::forum::CategoryRow;
 use crate::error::AppError;
 use crate::forum;
 use crate::forum::TopicSummary;
-use crate::subject::{category_path, is_public, topic_path};
+use crate::subject::{Named, Subject, category_path, is_public, topic_path};
 
 fn rfc3339(at: &chrono::NaiveDateTime) -> String {
     at.and_utc()
@@ -95,16 +95,32 @@ pub async fn sitemap(ctx: Ctx) -> Result<HttpResponse, AppError> {
 #[get("/sitemap-pages.xml")]
 pub async fn sitemap_pages(ctx: Ctx) -> Result<HttpResponse, AppError> {
     let db = ctx.state.db.clone();
-    let categories = blocking(move || db.read_sync(crate::db::forum::categories)).await?;
+    // Published articles only (a sitemap holds at most 50,000 URLs; a knowledge base stays
+    // far below that).
+    let (categories, sections, articles) = blocking(move || {
+        Ok((
+            db.read_sync(crate::db::forum::categories)?,
+            crate::kb::sections(&db)?,
+            crate::kb::published(&db, 45_000)?,
+        ))
+    })
+    .await?;
     let base = &ctx.settings.public_url;
+    let kb_path = |slug: &str| Subject::Article(0).path(Named::slug(slug));
     let xml = html! {
         (PreEscaped("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"))
         urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" {
-            @for path in ["/", "/latest", "/contact"] {
+            @for path in ["/", "/latest", "/contact", "/kb"] {
                 url { loc { (base) (path) } }
             }
             @for c in &categories {
                 url { loc { (base) (category_path(&c.slug)) } }
+            }
+            @for s in &sections {
+                url { loc { (base) (kb_path(&s.slug)) } }
+            }
+            @for a in &articles {
+                url { loc { (base) (kb_path(&a.slug)) } lastmod { (rfc3339(&a.updated_at)) } }
             }
         }
     };

@@ -19,6 +19,8 @@ pub struct Page {
     pub canonical: Option<String>,
     /// Feed to advertise in <head>: (title, site-relative URL).
     pub feed: Option<(String, String)>,
+    /// Ask search engines not to index it (drafts, staff pages).
+    pub noindex: bool,
 }
 
 impl Page {
@@ -29,7 +31,13 @@ impl Page {
             body,
             canonical: None,
             feed: None,
+            noindex: false,
         }
+    }
+
+    pub fn noindex(mut self) -> Page {
+        self.noindex = true;
+        self
     }
 
     pub fn describe(mut self, description: impl Into<String>) -> Page {
@@ -115,6 +123,7 @@ fn shell(state: &AppState, ctx: Option<&Ctx>, s: &SiteSettings, page: Page) -> M
                 meta name="color-scheme" content="light dark";
                 title { (&page.title) " · " (s.site_name) }
                 meta name="description" content=(description);
+                @if page.noindex { meta name="robots" content="noindex"; }
                 @if let Some(href) = stylesheet {
                     link rel="stylesheet" href=(href);
                 }
@@ -175,6 +184,7 @@ fn shell(state: &AppState, ctx: Option<&Ctx>, s: &SiteSettings, page: Page) -> M
                     // Only sections that exist: the knowledge base, changelog and status page
                     // join this list when they land, not before (a link to a 404 helps nobody).
                     nav.wrap.sections aria-label="Sections" {
+                        a href="/kb" { "Knowledge base" }
                         a href="/latest" { "Forum" }
                         a href="/contact" { "Contact" }
                     }

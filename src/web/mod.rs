@@ -8,6 +8,7 @@ pub mod compose;
 pub mod ctx;
 pub mod feeds;
 pub mod forum;
+pub mod kb;
 pub mod layout;
 pub mod notifications;
 pub mod page_cache;
@@ -17,6 +18,7 @@ pub mod search;
 pub mod topic;
 pub mod users;
 pub mod view;
+pub mod views;
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -49,6 +51,7 @@ pub struct AppState {
     pub search: crate::search::SearchIndex,
     pub deflection: crate::search::deflection::Recorded,
     pub pages: std::sync::Arc<page_cache::PageCache>,
+    pub views: std::sync::Arc<views::Views>,
 }
 
 /// Per-node login and sign-up limits (kept in memory: a burst spread over several nodes
@@ -67,6 +70,8 @@ pub struct RateLimits {
     pub posts_per_user: DefaultKeyedRateLimiter<i64>,
     pub likes_per_user: DefaultKeyedRateLimiter<i64>,
     pub edits_per_user: DefaultKeyedRateLimiter<i64>,
+    /// "Was this helpful?" answers per voter (member or visitor cookie).
+    pub votes_per_voter: DefaultKeyedRateLimiter<String>,
 }
 
 fn quota(burst: u32, one_every: Duration) -> Quota {
@@ -86,6 +91,7 @@ impl Default for RateLimits {
             posts_per_user: RateLimiter::keyed(quota(10, Duration::from_secs(6))),
             likes_per_user: RateLimiter::keyed(quota(30, Duration::from_secs(2))),
             edits_per_user: RateLimiter::keyed(quota(20, Duration::from_secs(3))),
+            votes_per_voter: RateLimiter::keyed(quota(10, Duration::from_secs(2))),
         }
     }
 }
@@ -169,6 +175,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(posts::moderate)
         .service(posts::watch_topic)
         .service(posts::watch_category)
+        .service(kb::index)
+        .service(kb::home_json)
+        .service(kb::feed)
+        .service(kb::new_form)
+        .service(kb::create)
+        .service(kb::overview)
+        .service(kb::sections_page)
+        .service(kb::save_section)
+        .service(kb::edit_form)
+        .service(kb::update)
+        .service(kb::history)
+        .service(kb::restore)
+        .service(kb::vote)
+        .service(kb::show)
+        .service(kb::from_topic)
+        .service(kb::link_topic)
         .service(users::profile)
         .service(notifications::list)
         .service(notifications::mark_all_read)

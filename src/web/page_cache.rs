@@ -128,6 +128,10 @@ fn cacheable_path(path: &str) -> bool {
         || path.starts_with("/c/")
         || path.starts_with("/t/")
         || path.starts_with("/sitemap")
+        || path == "/kb"
+        || path == "/kb.json"
+        || path == "/kb.atom"
+        || (path.starts_with("/kb/") && !path[4..].contains('/'))
 }
 
 /// Middleware (innermost): answers anonymous GETs of public pages from the cache, and keeps
@@ -147,6 +151,9 @@ pub async fn anonymous_pages(
             state.pages.invalidate();
         }
         return Ok(res.map_into_left_body());
+    }
+    if req.method() == Method::GET {
+        state.views.record(req.path());
     }
     let candidate = req.method() == Method::GET
         && req.cookie(SESSION_COOKIE).is_none()

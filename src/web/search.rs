@@ -73,6 +73,7 @@ pub async fn page(ctx: Ctx, q: web::Query<SearchParams>) -> Result<HttpResponse,
         } @else {
             div.search-layout {
                 aside.facets aria-label="Filter results" {
+                    (facet("Where", "kind", &results.facets.kind, &link))
                     (facet("Solved", "solved", &results.facets.solved, &link))
                     (facet("Category", "category", &results.facets.category, &link))
                     (facet("Tag", "tag", &results.facets.tag, &link))
@@ -88,6 +89,7 @@ pub async fn page(ctx: Ctx, q: web::Query<SearchParams>) -> Result<HttpResponse,
                                 a.title href=(hit.url) { (hit.title) }
                                 div.meta.small {
                                     @if hit.solved { span.badge.solved { "✓ solved" } " " }
+                                    @if hit.kind == "kb" { span.badge.kb { "Knowledge base" } " " }
                                     @if hit.kind == "reply" { "reply · " }
                                     (hit.category)
                                     @for t in &hit.tags { " #" (t) }
@@ -113,6 +115,15 @@ pub async fn page(ctx: Ctx, q: web::Query<SearchParams>) -> Result<HttpResponse,
     Ok(layout::ok(&ctx, Page::new(title, body)))
 }
 
+/// How a facet value reads: kinds by the name of their section of the site.
+fn facet_label<'a>(key: &str, value: &'a str) -> &'a str {
+    match (key, value) {
+        ("kind", "kb") => "Knowledge base",
+        ("kind", "forum") => "Forum",
+        _ => value,
+    }
+}
+
 fn facet(
     title: &str,
     key: &str,
@@ -125,7 +136,7 @@ fn facet(
                 h2 { (title) }
                 ul.plain {
                     @for (value, count) in values {
-                        li { a href=(link(&format!("&{key}={}", urlencode(value)))) { (value) } " " span.small { (count) } }
+                        li { a href=(link(&format!("&{key}={}", urlencode(value)))) { (facet_label(key, value)) } " " span.small { (count) } }
                     }
                 }
             }
@@ -164,7 +175,11 @@ pub async fn suggestions(
     let user_id = ctx.user.as_ref().map(|u| u.id);
     blocking(move || {
         let hits = index.similar(&title, None, 5)?;
-        let ids: Vec<u64> = hits.iter().map(|h| h.topic_id).collect();
+        let ids: Vec<u64> = hits
+            .iter()
+            .map(|h| h.topic_id)
+            .filter(|id| *id != 0)
+            .collect();
         crate::search::deflection::record_suggested(
             &db,
             &state.deflection,

@@ -266,6 +266,7 @@ fn topic_html(ctx: &Ctx, data: &TopicPage, reply_text: &str, errors: &FieldError
                 @for tag in &data.tags { a.tag href={ "/search?q=tag:" (tag) } { "#" (tag) } " " }
             }
         }
+        (super::kb::topic_banner(data.kb_answer.as_ref()))
         @if data.page == 1 {
             @if let Some(first) = first {
                 (post_html(ctx, data, first))
@@ -330,6 +331,7 @@ fn topic_html(ctx: &Ctx, data: &TopicPage, reply_text: &str, errors: &FieldError
                 (super::posts::watch_form(ctx, t.id, data.watch_level))
                 @if u.role.is_staff() {
                     (super::posts::staff_tools(ctx, t, &data.category, &data.categories))
+                    (super::kb::topic_staff_tools(ctx, t.id, t.solved_post_id.is_some(), data.kb_answer.is_some()))
                 }
             }
         }

@@ -129,6 +129,59 @@ impl Fixtures {
         )
     }
 
+    /// A knowledge-base section.
+    pub fn kb_section(&self, slug: &str, name: &str) {
+        let input = townhall::kb::SectionInput {
+            name: name.into(),
+            slug: slug.into(),
+            description: format!("Articles about {name}"),
+            position: "1".into(),
+        };
+        let saved = ok(
+            self.db.write_sync(|conn| {
+                townhall::kb::save_section_in(conn, None, None, &input, townhall::db::now())
+            }),
+            slug,
+        );
+        valid(saved, slug);
+    }
+
+    /// A knowledge-base article written by `editor` (status "published" or "draft").
+    pub fn kb_article(
+        &self,
+        editor: &Person,
+        section: &str,
+        title: &str,
+        body: &str,
+        status: &str,
+    ) -> townhall::db::kb::ArticleRow {
+        let input = townhall::kb::ArticleInput {
+            title: title.into(),
+            section: section.into(),
+            summary: format!("About {title}"),
+            raw: body.into(),
+            status: status.into(),
+            ..Default::default()
+        };
+        let checked = valid(
+            townhall::kb::check(&input, &townhall::forum::Limits::default()),
+            title,
+        );
+        let saved = ok(
+            self.db.write_sync(|conn| {
+                townhall::kb::save_in(
+                    conn,
+                    Some(editor.actor()),
+                    None,
+                    &checked,
+                    townhall::db::now(),
+                )
+            }),
+            title,
+        );
+        valid(saved, title).article
+    }
+
     /// A topic by `author` in `category`, asked now.
     pub fn topic(
         &self,

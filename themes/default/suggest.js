@@ -21,7 +21,8 @@
     hits.forEach(function (hit) {
       var li = document.createElement("li");
       var a = document.createElement("a");
-      a.href = "/search/open?flow=" + encodeURIComponent(flow) + "&topic=" + encodeURIComponent(hit.topic_id);
+      a.href = hit.kind === "kb" ? hit.url
+        : "/search/open?flow=" + encodeURIComponent(flow) + "&topic=" + encodeURIComponent(hit.topic_id);
       a.textContent = hit.title;
       li.appendChild(a);
       if (hit.solved) {
