@@ -114,7 +114,10 @@ fn search_finds_the_answer_on_the_first_screen_for_known_questions() {
     // A knowledge-base article built from the expected topic answers the question as well
     // (articles are meant to rank above the threads they came from).
     let mut answered_by: std::collections::HashMap<String, Vec<String>> = Default::default();
-    for a in client.json("/kb.json")["articles"].as_array().expect("articles") {
+    for a in client.json("/kb.json")["articles"]
+        .as_array()
+        .expect("articles")
+    {
         let url = a["url"].as_str().expect("url").to_string();
         let article = client.json(&format!("{url}.json"));
         for t in article["topics"].as_array().expect("topics") {
