@@ -37,6 +37,10 @@ fn pages_pass_the_html_validator() {
         "/c/announcements",
         "/u/maya.support",
         "/u/priya_k",
+        "/kb",
+        "/kb/domains-dns-ssl",
+        "/kb/point-your-domain-at-northwind",
+        "/search?q=point+my+domain",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -71,6 +75,13 @@ fn pages_pass_the_html_validator() {
         "/account",
         "/account/password",
         "/account/email",
+        "/kb/point-your-domain-at-northwind",
+        "/kb/point-your-domain-at-northwind/edit",
+        "/kb/point-your-domain-at-northwind/history",
+        "/kb/health-checks-and-warm-up-time",
+        "/staff/kb",
+        "/staff/kb/new",
+        "/staff/kb/sections",
     ] {
         pages.push((format!("admin{path}"), admin.get(path).body));
     }
