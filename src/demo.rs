@@ -142,10 +142,6 @@ fn load_forum(
             .copied()
             .ok_or_else(|| AppError::Internal(format!("demo: unknown user {name}")))
     };
-    let invalid = |what: &str, errors: FieldErrors| {
-        let lines: Vec<String> = errors.iter().map(|(f, m)| format!("{f}: {m}")).collect();
-        AppError::Internal(format!("demo {what}: {}", lines.join("; ")))
-    };
     let mut categories = HashMap::new();
     for (position, c) in forum.categories.iter().enumerate() {
         let input = CategoryInput {
@@ -263,10 +259,6 @@ fn load_kb(
         .filter(|a| a.role.is_staff())
         .min_by_key(|a| a.id);
     let at = db::now();
-    let invalid = |what: &str, errors: FieldErrors| {
-        let lines: Vec<String> = errors.iter().map(|(f, m)| format!("{f}: {m}")).collect();
-        AppError::Internal(format!("demo {what}: {}", lines.join("; ")))
-    };
     for (position, s) in files.index.sections.iter().enumerate() {
         let input = kb::SectionInput {
             name: s.name.clone(),
@@ -292,4 +284,10 @@ fn load_kb(
         kb::link_topic_in(conn, editor, topic, article, at)?;
     }
     Ok(())
+}
+
+/// A demo file the domain refused: a defect of the shipped content, named by what it was.
+fn invalid(what: &str, errors: FieldErrors) -> AppError {
+    let lines: Vec<String> = errors.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+    AppError::Internal(format!("demo {what}: {}", lines.join("; ")))
 }

@@ -571,7 +571,8 @@ pub enum Voter {
 }
 
 impl Voter {
-    fn key(&self) -> String {
+    /// How the voter is stored (and rate-limited): `u<id>` or `v<hash>`.
+    pub fn key(&self) -> String {
         match self {
             Voter::Member(id) => format!("u{id}"),
             Voter::Visitor(hash) => format!("v{hash}"),

@@ -550,11 +550,7 @@ pub async fn vote(
             )
         }
     };
-    let key = match &voter {
-        Voter::Member(id) => format!("u{id}"),
-        Voter::Visitor(h) => h.clone(),
-    };
-    super::RateLimits::check(&ctx.state.limits.votes_per_voter, &key).map_err(|wait| {
+    super::RateLimits::check(&ctx.state.limits.votes_per_voter, &voter.key()).map_err(|wait| {
         AppError::TooManyRequests {
             message: format!("You are voting very fast; wait {wait} s and try again."),
             retry_after_secs: wait,
