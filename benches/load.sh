@@ -14,7 +14,7 @@
 #   DURATION=10            seconds per wrk run
 #   CONNECTIONS="1 64"     connection counts for the read tests and login
 #   WRITE_CONNECTIONS=8    connections for the reply test
-#   BENCH_USERS=20000 BENCH_TOPICS=100000 BENCH_POSTS=1000000 BENCH_SEED=42
+#   BENCH_USERS=20000 BENCH_TOPICS=100000 BENCH_POSTS=1000000 BENCH_KB=5000 BENCH_SEED=42
 #   BENCH_PAGE=1000        which category page to read through the keyset cursor
 #   BENCH_PORT=18080       where the server listens (127.0.0.1 only)
 #   ACCEPT_ENCODING=gzip   sent with every read request, as browsers do ("" for none)
@@ -33,6 +33,7 @@ WRITE_CONNECTIONS=${WRITE_CONNECTIONS:-8}
 BENCH_USERS=${BENCH_USERS:-20000}
 BENCH_TOPICS=${BENCH_TOPICS:-100000}
 BENCH_POSTS=${BENCH_POSTS:-1000000}
+BENCH_KB=${BENCH_KB:-5000}
 BENCH_SEED=${BENCH_SEED:-42}
 BENCH_PAGE=${BENCH_PAGE:-1000}
 PORT=${BENCH_PORT:-18080}
@@ -43,7 +44,7 @@ PASSWORD=bench-password
 STAFF_USER=bench33 # every 33rd generated user is staff (see src/benchseed.rs)
 MEMBER_USER=bench1
 
-DEFAULT_DB="sqlite://bench-data/bench-u${BENCH_USERS}-t${BENCH_TOPICS}-p${BENCH_POSTS}-s${BENCH_SEED}.db"
+DEFAULT_DB="sqlite://bench-data/bench-u${BENCH_USERS}-t${BENCH_TOPICS}-p${BENCH_POSTS}-k${BENCH_KB}-s${BENCH_SEED}.db"
 DB_URL=${1:-${TOWNHALL_DATABASE_URL:-$DEFAULT_DB}}
 BASE=http://127.0.0.1:$PORT
 
@@ -123,9 +124,9 @@ cli_retry() {
 cli_retry migrate >/dev/null
 USERS_NOW=$(sql "SELECT COUNT(*) FROM users")
 if [ "$USERS_NOW" = 0 ]; then
-    log "seeding: $BENCH_USERS users, $BENCH_TOPICS topics, $BENCH_POSTS posts (seed $BENCH_SEED)"
+    log "seeding: $BENCH_USERS users, $BENCH_TOPICS topics, $BENCH_POSTS posts, $BENCH_KB articles (seed $BENCH_SEED)"
     "$BIN" seed-bench --users "$BENCH_USERS" --topics "$BENCH_TOPICS" \
-        --posts "$BENCH_POSTS" --seed "$BENCH_SEED" | tee "$SCRATCH/seed-$KEY.log" >&2 || true
+        --posts "$BENCH_POSTS" --kb "$BENCH_KB" --seed "$BENCH_SEED" | tee "$SCRATCH/seed-$KEY.log" >&2 || true
     grep -q '^seed-bench done' "$SCRATCH/seed-$KEY.log" || die "seed-bench failed; see $SCRATCH/seed-$KEY.log"
     rm -rf "$DATA_DIR" # a new database needs a new search index
 fi
@@ -204,6 +205,9 @@ else
 fi
 # Every listed topic, for the random-topic test (crawlers and old links: mostly not cached).
 sql "SELECT '/t/' || slug || '/' || id FROM topics WHERE deleted_at IS NULL AND NOT unlisted" >"$WORK/topics.txt"
+# Published knowledge-base articles (none on a database seeded before the KB existed).
+sql "SELECT '/kb/' || slug FROM kb_articles WHERE status = 'published' ORDER BY id" >"$WORK/articles.txt" 2>/dev/null || : >"$WORK/articles.txt"
+ARTICLE=$(sql "SELECT '/kb/' || slug FROM kb_articles WHERE status = 'published' ORDER BY views DESC, id LIMIT 1" 2>/dev/null || true)
 REPLY_TOPICS=$(sql "SELECT id FROM topics WHERE deleted_at IS NULL AND NOT locked AND reply_count < 40 ORDER BY bumped_at DESC, id DESC LIMIT 200" | tr '\n' ' ')
 
 # ---- sessions ------------------------------------------------------------------------
@@ -295,6 +299,27 @@ function request()
    }, "csrf=" .. csrf .. "&raw=" .. text .. counter .. ".")
 end
 LUA
+cat >"$WORK/vote.lua" <<'LUA'
+-- POST "was this helpful?" (three in four yes) on a random article (paths in the file given),
+-- as a new visitor each time (no voter cookie), so that every request is a vote to store.
+local next_id = 0
+function setup(thread)
+   thread:set("id", next_id)
+   next_id = next_id + 1
+end
+function init(args)
+   paths = {}
+   for line in io.lines(args[1]) do paths[#paths + 1] = line end
+   math.randomseed(104729 * (id + 1))
+end
+function request()
+   local answer = "yes"
+   if math.random(4) == 1 then answer = "no" end
+   return wrk.format("POST", paths[math.random(#paths)] .. "/vote", {
+      ["Content-Type"] = "application/x-www-form-urlencoded",
+   }, "helpful=" .. answer)
+end
+LUA
 
 # ---- measuring -----------------------------------------------------------------------
 ROWS=()
@@ -359,6 +384,16 @@ read_test "topic, same, ?page=last" "$LONG?page=last"
 for c in $CONNECTIONS; do
     run_wrk "random topic of $(wc -l <"$WORK/topics.txt")" page "$c" "$BASE" -s "$WORK/random.lua" -- "$WORK/topics.txt" "$ACCEPT_ENCODING"
 done
+if [ -n "$ARTICLE" ]; then
+    read_test "/kb" /kb
+    read_test "/kb, logged in (uncached)" /kb "townhall_session=$MEMBER_SESSION"
+    read_test "article" "$ARTICLE"
+    read_test "article, logged in (uncached)" "$ARTICLE" "townhall_session=$MEMBER_SESSION"
+    for c in $CONNECTIONS; do
+        run_wrk "random article of $(wc -l <"$WORK/articles.txt")" page "$c" "$BASE" -s "$WORK/random.lua" -- "$WORK/articles.txt" "$ACCEPT_ENCODING"
+    done
+    read_test "staff: /staff/kb/candidates" /staff/kb/candidates "townhall_session=$STAFF_SESSION"
+fi
 READ_HWM=$(vm VmHWM)
 
 for c in $CONNECTIONS; do
@@ -369,6 +404,12 @@ POSTS_BEFORE=$(sql "SELECT COUNT(*) FROM posts")
 run_wrk "POST reply ($STAFF_USER, staff)" write "$WRITE_CONNECTIONS" "$BASE" -s "$WORK/reply.lua" -- \
     "$STAFF_CSRF" "townhall_session=$STAFF_SESSION" $REPLY_TOPICS
 POSTS_AFTER=$(sql "SELECT COUNT(*) FROM posts")
+VOTES_STORED=0
+if [ -n "$ARTICLE" ]; then
+    VOTES_BEFORE=$(sql "SELECT COUNT(*) FROM kb_votes")
+    run_wrk "POST helpful vote (new visitor each)" write "$WRITE_CONNECTIONS" "$BASE" -s "$WORK/vote.lua" -- "$WORK/articles.txt"
+    VOTES_STORED=$(( $(sql "SELECT COUNT(*) FROM kb_votes") - VOTES_BEFORE ))
+fi
 LOCKED=$(( $(grep -ci 'database is locked' "$SERVER_LOG" || true) - LOCKED_BEFORE ))
 SERVER_ERRORS=$(grep -ci ' ERROR ' "$SERVER_LOG" || true)
 END_HWM=$(vm VmHWM)
@@ -391,6 +432,7 @@ RAM=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
     echo "- ${DURATION} s per run; read requests send Accept-Encoding: ${ACCEPT_ENCODING:-none}; server log level $TOWNHALL_LOG"
     echo "- start-up (exec to /healthz 200): $STARTUP_MS ms"
     echo "- peak RSS (VmHWM): $READ_HWM MiB after the read tests, $END_HWM MiB at the end (RSS now $END_RSS MiB)"
+    echo "- knowledge base: $(sql "SELECT COUNT(*) FROM kb_articles" 2>/dev/null || echo 0) articles; vote test: $VOTES_STORED votes stored"
     echo "- reply test: $(( POSTS_AFTER - POSTS_BEFORE )) replies stored; 'database is locked' in the server log: $LOCKED; ERROR lines in the log: $SERVER_ERRORS"
     echo
     echo "| endpoint | conns | req/s | p50 | p99 | errors | vs static |"

@@ -53,7 +53,7 @@ pub struct Options {
     pub topics: u32,
     /// All posts, first posts included.
     pub posts: u64,
-    /// Knowledge-base articles: accepted, not supported yet.
+    /// Knowledge-base articles, each built from a solved topic (as staff would) and linked to it.
     pub kb: u32,
     pub seed: u64,
     /// No progress lines (tests and benches).
@@ -86,6 +86,11 @@ pub struct Report {
     pub biggest_category: (String, u64),
     /// (id, replies, path) of the longest topic.
     pub longest_topic: (i64, u64, String),
+    /// Knowledge-base articles written (published and drafts) and their votes.
+    pub articles: u64,
+    pub article_votes: u64,
+    /// The path of a published article, for the load suite.
+    pub sample_article: Option<String>,
 }
 
 // ---- text -------------------------------------------------------------------------------
@@ -1526,9 +1531,6 @@ pub fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
             opts.topics
         );
     }
-    if opts.kb > 0 {
-        say("kb articles: not yet supported, skipped".into());
-    }
     let bases = empty_database_bases(db)?;
 
     let end = {
@@ -1680,6 +1682,26 @@ pub fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
         .map(|(i, n)| (CATEGORIES[i].0.to_string(), *n))
         .unwrap_or_default();
     report.longest_topic = longest;
+    if opts.kb > 0 {
+        let kb_started = Instant::now();
+        let staff = people
+            .staff
+            .iter()
+            .copied()
+            .filter(|id| *id != people.first_id);
+        let editor = staff.min().unwrap_or(people.first_id);
+        let (articles, votes, sample) =
+            write_kb(db, opts, editor, &people.members, end, &mut generator.rng)?;
+        report.articles = articles;
+        report.article_votes = votes;
+        report.sample_article = sample;
+        say(format!(
+            "kb: {} articles ({} votes) from solved topics in {:.1} s",
+            thousands(articles),
+            thousands(votes),
+            kb_started.elapsed().as_secs_f64()
+        ));
+    }
     report.seconds = started.elapsed().as_secs_f64();
     if report.posts != opts.posts {
         bail!(
@@ -1692,6 +1714,147 @@ pub fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
         print_report(&report, opts);
     }
     Ok(report)
+}
+
+/// Knowledge-base sections of the generated community.
+const KB_SECTIONS: [(&str, &str); 6] = [
+    ("getting-started-guides", "Getting started"),
+    ("domains-and-dns", "Domains & DNS"),
+    ("email-delivery", "Email"),
+    ("billing-and-plans", "Billing & plans"),
+    ("deploys-and-builds", "Deploys & builds"),
+    ("troubleshooting-guides", "Troubleshooting"),
+];
+/// One generated article: (published, page views, voters with their answers).
+type ArticlePlan = (bool, i64, Vec<(i64, bool)>);
+/// Transactions of the KB generator: small, so that a server running meanwhile is not held up.
+const ARTICLES_PER_TRANSACTION: usize = 100;
+
+/// `--kb N`: N articles drafted from solved topics through the knowledge base's own write
+/// path ("Turn into article", then published by staff; one in twenty stays a draft), spread
+/// over the sections, with page views and "was this helpful?" answers so that lists and
+/// the staff review pages have something to rank. Returns (articles, votes, a sample path).
+fn write_kb(
+    db: &Db,
+    opts: &Options,
+    editor_id: i64,
+    members: &[i64],
+    at: NaiveDateTime,
+    rng: &mut StdRng,
+) -> anyhow::Result<(u64, u64, Option<String>)> {
+    use crate::kb;
+    let editor = crate::accounts::Actor {
+        id: editor_id,
+        role: crate::accounts::Role::Staff,
+    };
+    let solved: Vec<i64> = db.read_sync(|conn| {
+        Ok(topics::table
+            .filter(topics::solved_post_id.is_not_null())
+            .order(topics::id.asc())
+            .select(topics::id)
+            .load(conn)?)
+    })?;
+    if (opts.kb as usize) > solved.len() {
+        bail!(
+            "--kb {} needs as many solved topics; this community has {}",
+            opts.kb,
+            solved.len()
+        );
+    }
+    let limits = crate::forum::Limits::default();
+    let picked: Vec<i64> = (0..opts.kb as usize)
+        .map(|i| solved[i * solved.len() / opts.kb as usize])
+        .collect();
+    let (mut articles, mut votes, mut sample) = (0u64, 0u64, None);
+    crate::events::seeding(Seed::Bench, || -> anyhow::Result<()> {
+        db.write_sync(|conn| {
+            for (position, (slug, name)) in KB_SECTIONS.iter().enumerate() {
+                let input = kb::SectionInput {
+                    name: name.to_string(),
+                    slug: slug.to_string(),
+                    description: format!("Guides about {}.", name.to_lowercase()),
+                    position: position.to_string(),
+                };
+                kb::save_section_in(conn, Some(editor_id), None, &input, at)?
+                    .map_err(|e| AppError::Internal(format!("bench kb section: {e:?}")))?;
+            }
+            Ok(())
+        })?;
+        for (chunk_no, chunk) in picked.chunks(ARTICLES_PER_TRANSACTION).enumerate() {
+            // Drawn before the transaction, so a retried transaction writes the same data.
+            let plans: Vec<ArticlePlan> = chunk
+                .iter()
+                .map(|_| {
+                    let publish = rng.gen_range(0..20) != 0;
+                    let views = rng.gen_range(0..5_000i64);
+                    let n = rng.gen_range(0..8usize);
+                    let mut voters: Vec<(i64, bool)> = Vec::new();
+                    for _ in 0..n {
+                        let who = members[rng.gen_range(0..members.len())];
+                        if !voters.iter().any(|(v, _)| *v == who) {
+                            voters.push((who, rng.gen_bool(0.75)));
+                        }
+                    }
+                    (publish, views, voters)
+                })
+                .collect();
+            let (a, v, s) = db
+                .write_sync(|conn| {
+                    let (mut a, mut v, mut s) = (0u64, 0u64, None);
+                    for (i, (topic_id, (publish, views, voters))) in
+                        chunk.iter().zip(&plans).enumerate()
+                    {
+                        let draft = kb::draft_from_topic_in(conn, editor, *topic_id, &limits, at)?;
+                        a += 1;
+                        if !publish {
+                            continue;
+                        }
+                        let section = KB_SECTIONS
+                            [(chunk_no * ARTICLES_PER_TRANSACTION + i) % KB_SECTIONS.len()]
+                        .0;
+                        let mut input = kb::ArticleInput::from_article(&draft, section);
+                        input.status = kb::Status::Published.as_str().into();
+                        input.note = "Tidied and published".into();
+                        let checked =
+                            kb::check(&input, &crate::forum::Limits::default()).map_err(|e| {
+                                AppError::Internal(format!("bench article {topic_id}: {e:?}"))
+                            })?;
+                        let saved = kb::save_in(conn, Some(editor), Some(draft.id), &checked, at)?
+                            .map_err(|e| {
+                                AppError::Internal(format!("bench article {topic_id}: {e:?}"))
+                            })?;
+                        db::kb::add_views(conn, saved.article.id, *views)?;
+                        for (who, helpful) in voters {
+                            db::kb::put_vote(
+                                conn,
+                                saved.article.id,
+                                &format!("u{who}"),
+                                *helpful,
+                                None,
+                                at,
+                            )?;
+                            v += 1;
+                        }
+                        s.get_or_insert_with(|| crate::subject::article_path(&saved.article.slug));
+                    }
+                    Ok((a, v, s))
+                })
+                .map_err(|e| anyhow!("knowledge base, articles {chunk_no}: {e:?}"))?;
+            articles += a;
+            votes += v;
+            if sample.is_none() {
+                sample = s;
+            }
+        }
+        // The generated events are history: nobody is notified of them.
+        db.write_sync(|conn| {
+            let last = max_id(conn, "events")?;
+            db::notifications::set_cursor(conn, "notifications", last)?;
+            Ok(())
+        })?;
+        Ok(())
+    })?;
+    Ok((articles, votes, sample))
 }
 
 fn print_report(r: &Report, opts: &Options) {
@@ -1746,6 +1909,13 @@ fn print_report(r: &Report, opts: &Options) {
         thousands(r.longest_topic.1),
         r.longest_topic.2
     );
+    if let Some(path) = &r.sample_article {
+        println!(
+            "  knowledge base: {} articles, {} helpful votes; an article: {path}",
+            thousands(r.articles),
+            thousands(r.article_votes)
+        );
+    }
     println!(
         "  biggest category: /c/{} ({} topics, {} pages)",
         r.biggest_category.0,
@@ -1806,7 +1976,7 @@ mod tests {
             users: 120,
             topics: 40,
             posts: 1_500,
-            kb: 0,
+            kb: 5,
             seed: 3,
             quiet: true,
         };
@@ -1854,6 +2024,16 @@ mod tests {
             count("SELECT last_event_id AS n FROM follower_cursors WHERE name = 'notifications'"),
             count("SELECT MAX(id) AS n FROM events")
         );
+        assert_eq!(report.articles, 5);
+        assert_eq!(count("SELECT COUNT(*) AS n FROM kb_articles"), 5);
+        assert_eq!(count("SELECT COUNT(*) AS n FROM kb_article_topics"), 5);
+        assert_eq!(
+            count(
+                "SELECT CAST(COALESCE(SUM(helpful_yes + helpful_no), 0) AS BIGINT) AS n FROM kb_articles"
+            ),
+            count("SELECT COUNT(*) AS n FROM kb_votes")
+        );
+        assert!(report.sample_article.is_some());
         // Refuses a second run.
         assert!(run(&db, &opts).is_err());
         // The admin can log in with the documented password.

@@ -58,10 +58,24 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Knowledge-base articles as markdown files with front matter (keep them in git).
+    Kb {
+        #[command(subcommand)]
+        command: KbCommand,
+    },
     /// Re-render every post's HTML from its markdown (after a renderer change).
     Recook,
     /// Rebuild the search index from the database and swap it in (a running server switches over).
     Reindex,
+}
+
+#[derive(Subcommand)]
+enum KbCommand {
+    /// Create or update articles from DIR/*.md (and sections from DIR/sections.toml).
+    /// Unchanged files write nothing; if any file is refused, nothing is written.
+    Import { dir: PathBuf },
+    /// Write every article to DIR/<slug>.md and the sections to DIR/sections.toml.
+    Export { dir: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -237,6 +251,35 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 "indexed {topics} topic(s) into {} in {:.1}s",
                 config.data_dir.join("search").join(name).display(),
                 started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Kb {
+            command: KbCommand::Import { dir },
+        } => {
+            let db = open_db(&config)?;
+            match crate::kb::files::import_dir(&db, &dir) {
+                Ok(r) => {
+                    println!(
+                        "articles: {} created, {} updated, {} unchanged; sections: {} created, {} updated",
+                        r.created, r.updated, r.unchanged, r.sections_created, r.sections_updated
+                    );
+                    Ok(())
+                }
+                Err(crate::error::AppError::BadRequest(problems)) => {
+                    anyhow::bail!("nothing was imported:\n{problems}")
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Kb {
+            command: KbCommand::Export { dir },
+        } => {
+            let db = open_db(&config)?;
+            let n = crate::kb::files::export_dir(&db, &dir)?;
+            println!(
+                "wrote {n} article(s) and sections.toml to {}",
+                dir.display()
             );
             Ok(())
         }

@@ -56,6 +56,12 @@ struct DemoTopic {
     body: String,
     #[serde(default)]
     replies: Vec<DemoReply>,
+    /// Page views so far, so that "most read" and the KB's candidates mean something.
+    #[serde(default)]
+    views: i64,
+    /// The title of an earlier topic this one asks again (staff marked it a duplicate).
+    #[serde(default)]
+    duplicate_of: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -195,22 +201,43 @@ fn load_forum(
                 forum::set_solution_in(conn, author, reply.post_id, true)?;
             }
         }
+        if t.views > 0 {
+            forum::add_views_in(conn, created.topic_id, t.views, 0)?;
+        }
+        if let Some(original) = &t.duplicate_of {
+            let of = *topic_ids.get(original).ok_or_else(|| {
+                AppError::Internal(format!("demo: {} duplicates unknown {original}", t.title))
+            })?;
+            let staff = users
+                .values()
+                .copied()
+                .filter(|a| a.role.is_staff())
+                .min_by_key(|a| a.id)
+                .ok_or_else(|| AppError::Internal("demo: no staff".into()))?;
+            forum::mark_duplicate_in(conn, staff, created.topic_id, Some(of), asked)?;
+        }
     }
     Ok(topic_ids)
 }
 
 #[derive(Deserialize)]
 struct DemoKb {
-    sections: Vec<DemoSection>,
+    sections: Vec<kb::files::SectionFile>,
     #[serde(default)]
     links: Vec<DemoLink>,
+    #[serde(default)]
+    feedback: Vec<DemoFeedback>,
 }
 
+/// "Was this helpful?" answers of a few visitors, so staff pages show helpfulness and
+/// comments on first run.
 #[derive(Deserialize)]
-struct DemoSection {
-    slug: String,
-    name: String,
-    description: String,
+struct DemoFeedback {
+    article: String,
+    yes: u32,
+    no: u32,
+    #[serde(default)]
+    comments: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -222,7 +249,7 @@ struct DemoLink {
 /// The demo knowledge base: sections and links (kb.toml) and articles (kb/*.md).
 struct KbFiles {
     index: DemoKb,
-    articles: Vec<(String, kb::ArticleInput)>,
+    articles: Vec<kb::files::ArticleFile>,
 }
 
 fn read_kb() -> anyhow::Result<KbFiles> {
@@ -238,9 +265,10 @@ fn read_kb() -> anyhow::Result<KbFiles> {
     let mut articles = Vec::new();
     for name in names {
         let file = DemoFiles::get(&name).ok_or_else(|| anyhow::anyhow!("{name} vanished"))?;
-        let input = kb::files::parse(std::str::from_utf8(&file.data)?)
-            .map_err(|e| anyhow::anyhow!("content/demo/{name}: {e}"))?;
-        articles.push((name, input));
+        let text = std::str::from_utf8(&file.data)?.to_string();
+        let input =
+            kb::files::parse(&text).map_err(|e| anyhow::anyhow!("content/demo/{name}: {e}"))?;
+        articles.push(kb::files::ArticleFile { name, text, input });
     }
     Ok(KbFiles { index, articles })
 }
@@ -259,29 +287,36 @@ fn load_kb(
         .filter(|a| a.role.is_staff())
         .min_by_key(|a| a.id);
     let at = db::now();
-    for (position, s) in files.index.sections.iter().enumerate() {
-        let input = kb::SectionInput {
-            name: s.name.clone(),
-            slug: s.slug.clone(),
-            description: s.description.clone(),
-            position: position.to_string(),
-        };
-        kb::save_section_in(conn, None, None, &input, at)?.map_err(|e| invalid(&s.slug, e))?;
-    }
-    let mut ids = HashMap::new();
-    for (name, input) in &files.articles {
-        let checked = kb::check(input, &forum::Limits::default()).map_err(|e| invalid(name, e))?;
-        let saved = kb::save_in(conn, editor, None, &checked, at)?.map_err(|e| invalid(name, e))?;
-        ids.insert(saved.article.slug.clone(), saved.article.id);
-    }
+    // The same write path as `townhall kb import`.
+    kb::files::import_in(conn, editor, &files.index.sections, &files.articles, at)
+        .map_err(|e| AppError::Internal(format!("demo knowledge base: {e}")))?;
     for link in &files.index.links {
-        let article = *ids.get(&link.article).ok_or_else(|| {
-            AppError::Internal(format!("demo kb link: no article {}", link.article))
-        })?;
+        let article = kb::find_in(conn, &link.article)?
+            .ok_or_else(|| {
+                AppError::Internal(format!("demo kb link: no article {}", link.article))
+            })?
+            .id;
         let topic = *topics
             .get(&link.topic)
             .ok_or_else(|| AppError::Internal(format!("demo kb link: no topic {}", link.topic)))?;
         kb::link_topic_in(conn, editor, topic, article, at)?;
+    }
+    let mut visitor = 0;
+    for f in &files.index.feedback {
+        let article = kb::find_in(conn, &f.article)?
+            .ok_or_else(|| AppError::Internal(format!("demo feedback: no article {}", f.article)))?
+            .id;
+        let answers = (0..f.yes).map(|_| true).chain((0..f.no).map(|_| false));
+        for (i, helpful) in answers.enumerate() {
+            visitor += 1;
+            // Demo visitors stand for cookies nobody holds.
+            let voter = kb::Voter::Visitor(format!("demo-visitor-{visitor}"));
+            let comment = (!helpful)
+                .then(|| f.comments.get(i - f.yes as usize))
+                .flatten()
+                .map(String::as_str);
+            kb::vote_in(conn, &voter, article, helpful, comment, at)?;
+        }
     }
     Ok(())
 }

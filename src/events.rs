@@ -151,6 +151,10 @@ pub enum Event {
     /// Moved between categories (ids).
     #[serde(rename = "topic.moved")]
     TopicMoved { from: i64, to: i64 },
+    /// Marked as asking what another topic answers (`null`: the mark was removed).
+    /// Subject: the duplicate. Actor: the staff member.
+    #[serde(rename = "topic.duplicate_marked")]
+    TopicDuplicateMarked { of_topic_id: Option<i64> },
     /// Subject: the topic. Actor: the watcher. `level`: watching, normal or muted.
     #[serde(rename = "topic.watch_changed")]
     TopicWatchChanged { level: String },
@@ -255,6 +259,7 @@ impl Event {
             Event::TopicUnlisted {} => "topic.unlisted",
             Event::TopicRelisted {} => "topic.relisted",
             Event::TopicMoved { .. } => "topic.moved",
+            Event::TopicDuplicateMarked { .. } => "topic.duplicate_marked",
             Event::TopicWatchChanged { .. } => "topic.watch_changed",
             Event::CategoryWatchChanged { .. } => "category.watch_changed",
             Event::PostsRecooked { .. } => "posts.recooked",
@@ -303,6 +308,7 @@ impl Event {
             | Event::TopicUnlisted {}
             | Event::TopicRelisted {}
             | Event::TopicMoved { .. }
+            | Event::TopicDuplicateMarked { .. }
             | Event::PostsRecooked { .. }
             | Event::KbSectionSaved { .. }
             | Event::KbArticleSaved { .. }
@@ -385,6 +391,22 @@ pub fn seeding<T>(seed: Seed, f: impl FnOnce() -> T) -> T {
     }
     let _restore = Restore(SEEDING.replace(Some(seed)));
     f()
+}
+
+/// A page of the audit trail (`/admin/audit`): events newest first before `before`, with
+/// the names of their actors.
+pub fn audit(
+    db: &crate::db::Db,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<db::events::EventRow>, Vec<db::forum::Author>), AppError> {
+    db.read_sync(|c| {
+        let events = db::events::before(c, before, limit)?;
+        let mut ids: Vec<i64> = events.iter().filter_map(|e| e.actor_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok((events, db::forum::authors(c, &ids)?))
+    })
 }
 
 /// Appends `event` about `subject_id` by `actor_id`; call it last in a write transaction.
@@ -617,6 +639,13 @@ mod tests {
                 r#"{"from":1,"to":2}"#,
             ),
             (
+                Event::TopicDuplicateMarked {
+                    of_topic_id: Some(9),
+                },
+                "topic.duplicate_marked",
+                r#"{"of_topic_id":9}"#,
+            ),
+            (
                 Event::TopicWatchChanged {
                     level: "muted".into(),
                 },
@@ -699,10 +728,10 @@ mod tests {
                 "{kind} {payload}"
             );
         }
-        // Every variant has a row (36 kinds; session.ended has three shapes).
+        // Every variant has a row (37 kinds; session.ended has three shapes).
         let mut kinds: Vec<&str> = table.iter().map(|(_, k, _)| *k).collect();
         kinds.dedup();
-        assert_eq!(kinds.len(), 36);
+        assert_eq!(kinds.len(), 37);
     }
 
     #[test]

@@ -13,6 +13,51 @@ use crate::events::{self, Event, StoredEvent};
 use crate::subject::{Named, Subject};
 
 const CURSOR: &str = "notifications";
+
+/// What a notification tells its reader; stored as [`Kind::as_str`]. When one event reaches a
+/// person several ways, the kind listed first here wins (a mention beats a reply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Mention,
+    Quote,
+    StaffReply,
+    SolvedAnswer,
+    Solved,
+    Like,
+    Reply,
+    NewTopic,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::Mention,
+        Kind::Quote,
+        Kind::StaffReply,
+        Kind::SolvedAnswer,
+        Kind::Solved,
+        Kind::Like,
+        Kind::Reply,
+        Kind::NewTopic,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Mention => "mention",
+            Kind::Quote => "quote",
+            Kind::StaffReply => "staff_reply",
+            Kind::SolvedAnswer => "solved_answer",
+            Kind::Solved => "solved",
+            Kind::Like => "like",
+            Kind::Reply => "reply",
+            Kind::NewTopic => "new_topic",
+        }
+    }
+
+    /// `None` for a kind stored by a newer version.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
 /// Events per transaction. Small, because each one holds the database's write lock (on
 /// SQLite the only one): a reply to a busy topic notifies every watcher, and 200 events at
 /// once held it long enough to add ~100 ms to concurrent replies (load suite, p99).
@@ -36,7 +81,7 @@ pub fn process(db: &Db) -> Result<usize, AppError> {
                         &NewNotification {
                             user_id,
                             event_id: event.id,
-                            kind,
+                            kind: kind.as_str(),
                             subject,
                             actor_id: event.actor_id,
                             at: event.created_at,
@@ -54,7 +99,7 @@ pub fn process(db: &Db) -> Result<usize, AppError> {
     }
 }
 
-type Recipient = (i64, &'static str, Subject);
+type Recipient = (i64, Kind, Subject);
 
 /// Who hears about `stored`, and as what: at most one notification per person per event,
 /// the most specific kind winning; never the actor; never someone who muted the topic.
@@ -63,13 +108,13 @@ fn recipients(conn: &mut DbConn, stored: &StoredEvent) -> Result<Vec<Recipient>,
         return Ok(Vec::new());
     };
     let actor = stored.actor_id.unwrap_or(0);
-    // Lower rank wins when one person qualifies several ways.
-    let mut chosen: HashMap<i64, (u8, &'static str)> = HashMap::new();
-    let mut offer = |user: i64, rank: u8, kind: &'static str| {
+    // The most specific kind wins when one person qualifies several ways (`Kind`'s order).
+    let mut chosen: HashMap<i64, Kind> = HashMap::new();
+    let mut offer = |user: i64, kind: Kind| {
         if user != actor {
-            let entry = chosen.entry(user).or_insert((rank, kind));
-            if rank < entry.0 {
-                *entry = (rank, kind);
+            let entry = chosen.entry(user).or_insert(kind);
+            if kind < *entry {
+                *entry = kind;
             }
         }
     };
@@ -109,25 +154,32 @@ fn recipients(conn: &mut DbConn, stored: &StoredEvent) -> Result<Vec<Recipient>,
                 return Ok(Vec::new());
             };
             for user in mentions {
-                offer(*user, 0, "mention");
+                offer(*user, Kind::Mention);
             }
             for (_, author) in fq::post_authors(conn, quotes)? {
-                offer(author, 1, "quote");
+                offer(author, Kind::Quote);
             }
             if !new_topic && staff {
-                offer(topic.user_id, 2, "staff_reply");
+                offer(topic.user_id, Kind::StaffReply);
             }
             let topic_levels: HashMap<i64, WatchLevel> =
                 fq::topic_watchers(conn, topic.id)?.into_iter().collect();
             for (user, level) in &topic_levels {
                 if *level == WatchLevel::Watching && !new_topic {
-                    offer(*user, 3, "reply");
+                    offer(*user, Kind::Reply);
                 }
             }
             for (user, level) in fq::category_watchers(conn, topic.category_id)? {
                 let topic_level = topic_levels.get(&user).copied();
                 if level == WatchLevel::Watching && topic_level != Some(WatchLevel::Muted) {
-                    offer(user, 4, if new_topic { "new_topic" } else { "reply" });
+                    offer(
+                        user,
+                        if new_topic {
+                            Kind::NewTopic
+                        } else {
+                            Kind::Reply
+                        },
+                    );
                 }
             }
             chosen.retain(|user, _| topic_levels.get(user) != Some(&WatchLevel::Muted));
@@ -139,7 +191,7 @@ fn recipients(conn: &mut DbConn, stored: &StoredEvent) -> Result<Vec<Recipient>,
         } => {
             let muted = fq::topic_watch(conn, *author_id, *topic_id)? == Some(WatchLevel::Muted);
             if !muted {
-                offer(*author_id, 0, "like");
+                offer(*author_id, Kind::Like);
             }
             stored
                 .subject_id
@@ -150,8 +202,8 @@ fn recipients(conn: &mut DbConn, stored: &StoredEvent) -> Result<Vec<Recipient>,
             answer_author_id,
             topic_author_id,
         } => {
-            offer(*answer_author_id, 0, "solved_answer");
-            offer(*topic_author_id, 1, "solved");
+            offer(*answer_author_id, Kind::SolvedAnswer);
+            offer(*topic_author_id, Kind::Solved);
             if let Some(topic_id) = stored.subject_id {
                 let muted: Vec<i64> = fq::topic_watchers(conn, topic_id)?
                     .into_iter()
@@ -166,7 +218,7 @@ fn recipients(conn: &mut DbConn, stored: &StoredEvent) -> Result<Vec<Recipient>,
     };
     let mut out: Vec<Recipient> = chosen
         .into_iter()
-        .map(|(user, (_, kind))| (user, kind, subject))
+        .map(|(user, kind)| (user, kind, subject))
         .collect();
     out.sort_by_key(|r| r.0);
     Ok(out)
@@ -184,16 +236,20 @@ impl Shown {
     pub fn sentence(&self) -> String {
         let actor = self.actor.as_deref().unwrap_or("Someone");
         let topic = self.topic_title.as_deref().unwrap_or("a topic");
-        match self.row.kind.as_str() {
-            "mention" => format!("{actor} mentioned you in “{topic}”"),
-            "quote" => format!("{actor} quoted you in “{topic}”"),
-            "staff_reply" => format!("{actor} from our team answered your question “{topic}”"),
-            "reply" => format!("{actor} replied to “{topic}”"),
-            "new_topic" => format!("{actor} started “{topic}”"),
-            "like" => format!("{actor} liked your post in “{topic}”"),
-            "solved_answer" => format!("Your answer in “{topic}” was accepted as the solution"),
-            "solved" => format!("{actor} marked your question “{topic}” as solved"),
-            other => format!("{other} in “{topic}”"),
+        match Kind::parse(&self.row.kind) {
+            Some(Kind::Mention) => format!("{actor} mentioned you in “{topic}”"),
+            Some(Kind::Quote) => format!("{actor} quoted you in “{topic}”"),
+            Some(Kind::StaffReply) => {
+                format!("{actor} from our team answered your question “{topic}”")
+            }
+            Some(Kind::Reply) => format!("{actor} replied to “{topic}”"),
+            Some(Kind::NewTopic) => format!("{actor} started “{topic}”"),
+            Some(Kind::Like) => format!("{actor} liked your post in “{topic}”"),
+            Some(Kind::SolvedAnswer) => {
+                format!("Your answer in “{topic}” was accepted as the solution")
+            }
+            Some(Kind::Solved) => format!("{actor} marked your question “{topic}” as solved"),
+            None => format!("{} in “{topic}”", self.row.kind),
         }
     }
 }
@@ -259,6 +315,23 @@ pub fn list(
     })
 }
 
+/// Opens one of `user_id`'s notifications: marks it read and returns where it leads.
+/// Someone else's notification is `NotFound`.
+pub fn open(db: &Db, user_id: i64, id: i64) -> Result<String, AppError> {
+    let row = db
+        .read_sync(|c| nq::one(c, id))?
+        .filter(|r| r.user_id == user_id)
+        .ok_or(AppError::NotFound)?;
+    if row.read_at.is_none() {
+        mark_read(db, user_id, Some(id))?;
+    }
+    Ok(list(db, user_id, Some(id + 1), 1)?
+        .into_iter()
+        .next()
+        .map(|s| s.href)
+        .unwrap_or_else(|| "/notifications".into()))
+}
+
 /// Marks one notification (or all, with `None`) read.
 pub fn mark_read(db: &Db, user_id: i64, id: Option<i64>) -> Result<(), AppError> {
     db.write_sync(|conn| {
@@ -266,4 +339,20 @@ pub fn mark_read(db: &Db, user_id: i64, id: Option<i64>) -> Result<(), AppError>
         events::append(conn, &Event::NotificationsRead {}, id, Some(user_id))?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    #[test]
+    fn kinds_read_back_what_they_store_and_the_specific_one_wins() {
+        for k in Kind::ALL {
+            assert_eq!(Kind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(Kind::parse("from_the_future"), None);
+        assert!(Kind::Mention < Kind::Quote && Kind::Quote < Kind::StaffReply);
+        assert!(Kind::StaffReply < Kind::Reply && Kind::Reply < Kind::NewTopic);
+        assert!(Kind::SolvedAnswer < Kind::Solved);
+    }
 }

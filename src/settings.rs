@@ -22,6 +22,8 @@ pub struct SiteSettings {
     pub support_hours: String,
     pub first_response_hours: u32,
     pub theme: String,
+    /// Published articles not updated for this many days are listed for review.
+    pub kb_review_days: u32,
 }
 
 impl Default for SiteSettings {
@@ -35,6 +37,7 @@ impl Default for SiteSettings {
             support_hours: String::new(),
             first_response_hours: 24,
             theme: "default".into(),
+            kb_review_days: 180,
         }
     }
 }
@@ -51,6 +54,7 @@ pub struct SettingsForm {
     pub support_hours: String,
     pub first_response_hours: String,
     pub theme: String,
+    pub kb_review_days: String,
 }
 
 impl From<&SiteSettings> for SettingsForm {
@@ -64,6 +68,7 @@ impl From<&SiteSettings> for SettingsForm {
             support_hours: s.support_hours.clone(),
             first_response_hours: s.first_response_hours.to_string(),
             theme: s.theme.clone(),
+            kb_review_days: s.kb_review_days.to_string(),
         }
     }
 }
@@ -87,6 +92,9 @@ impl SiteSettings {
         if let Some(h) = map.get("first_response_hours").and_then(|v| v.parse().ok()) {
             s.first_response_hours = h;
         }
+        if let Some(d) = map.get("kb_review_days").and_then(|v| v.parse().ok()) {
+            s.kb_review_days = d;
+        }
         s
     }
 
@@ -103,6 +111,7 @@ impl SiteSettings {
                 self.first_response_hours.to_string(),
             ),
             ("theme", self.theme.clone()),
+            ("kb_review_days", self.kb_review_days.to_string()),
         ]
     }
 
@@ -186,6 +195,17 @@ impl SiteSettings {
                 0
             }
         };
+        // Optional on the form: a form without it keeps the default.
+        let kb_review_days = match form.kb_review_days.trim() {
+            "" => SiteSettings::default().kb_review_days,
+            d => match d.parse::<u32>() {
+                Ok(d) if (7..=3650).contains(&d) => d,
+                _ => {
+                    errors.add("kb_review_days", "A whole number of days from 7 to 3650.");
+                    0
+                }
+            },
+        };
         let theme = form.theme.trim().to_string();
         if !themes.contains(&theme.as_str()) {
             errors.add("theme", format!("Choose one of: {}.", themes.join(", ")));
@@ -202,6 +222,7 @@ impl SiteSettings {
             support_hours,
             first_response_hours,
             theme,
+            kb_review_days,
         })
     }
 }

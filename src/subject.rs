@@ -157,6 +157,11 @@ pub fn post_path(slug: &str, topic_id: i64, post_id: i64) -> String {
     })
 }
 
+/// Shorthand for a knowledge-base article's page.
+pub fn article_path(slug: &str) -> String {
+    Subject::Article(0).path(Named::slug(slug))
+}
+
 /// Shorthand for a category's page.
 pub fn category_path(slug: &str) -> String {
     Subject::Category(0).path(Named::slug(slug))

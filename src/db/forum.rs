@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::DbConn;
 use super::schema::{
-    categories, category_watches, likes, post_revisions, posts, tags, topic_tags, topic_watches,
-    topics, users,
+    categories, category_watches, likes, post_revisions, posts, tags, topic_duplicates, topic_tags,
+    topic_watches, topics, users,
 };
 use crate::error::AppError;
 
@@ -192,6 +192,13 @@ pub fn public_topic() -> PublicTopic {
 
 /// [`public_topic`] as raw SQL, for the one hand-written query (sitemap chunks).
 pub const PUBLIC_TOPIC_SQL: &str = "deleted_at IS NULL AND unlisted = FALSE";
+
+/// [`PUBLIC_TOPIC_SQL`] for `topics` under another name in a query (`FROM topics t`).
+pub fn public_topic_sql_as(alias: &str) -> String {
+    PUBLIC_TOPIC_SQL
+        .replace("deleted_at", &format!("{alias}.deleted_at"))
+        .replace("unlisted", &format!("{alias}.unlisted"))
+}
 
 /// The SQL form of `subject::is_public(forum::post_visibility(..))` for the post itself.
 pub type PublicPost = diesel::dsl::And<
@@ -717,12 +724,74 @@ pub fn set_topic_flag(
     Ok(())
 }
 
-/// Adds counted page views (src/web/views.rs).
-pub fn add_views(conn: &mut DbConn, topic_id: i64, views: i64) -> Result<(), AppError> {
+/// Adds counted page views, and how many of them came from search results
+/// (src/web/views.rs).
+pub fn add_views(
+    conn: &mut DbConn,
+    topic_id: i64,
+    views: i64,
+    search_clicks: i64,
+) -> Result<(), AppError> {
     diesel::update(topics::table.find(topic_id))
-        .set(topics::views.eq(topics::views + views))
+        .set((
+            topics::views.eq(topics::views + views),
+            topics::search_clicks.eq(topics::search_clicks + search_clicks),
+        ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Counts one suggestion opened from the new-topic form (src/search/deflection.rs).
+pub fn add_deflection_open(conn: &mut DbConn, topic_id: i64) -> Result<(), AppError> {
+    diesel::update(topics::table.find(topic_id))
+        .set(topics::deflection_opens.eq(topics::deflection_opens + 1))
+        .execute(conn)?;
+    Ok(())
+}
+
+// ---- duplicates -------------------------------------------------------------------------
+
+/// Marks `topic_id` as asking what `of_topic_id` answers (replacing an earlier mark).
+pub fn mark_duplicate(
+    conn: &mut DbConn,
+    topic_id: i64,
+    of_topic_id: i64,
+    marked_by: Option<i64>,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    unmark_duplicate(conn, topic_id)?;
+    diesel::insert_into(topic_duplicates::table)
+        .values((
+            topic_duplicates::topic_id.eq(topic_id),
+            topic_duplicates::of_topic_id.eq(of_topic_id),
+            topic_duplicates::marked_by.eq(marked_by),
+            topic_duplicates::created_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Removes a duplicate mark; returns whether there was one.
+pub fn unmark_duplicate(conn: &mut DbConn, topic_id: i64) -> Result<bool, AppError> {
+    Ok(diesel::delete(topic_duplicates::table.find(topic_id)).execute(conn)? > 0)
+}
+
+/// The topic `topic_id` is marked a duplicate of, whatever its state.
+pub fn duplicate_of(conn: &mut DbConn, topic_id: i64) -> Result<Option<TopicRow>, AppError> {
+    Ok(topic_duplicates::table
+        .find(topic_id)
+        .inner_join(topics::table.on(topics::id.eq(topic_duplicates::of_topic_id)))
+        .select(TopicRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// How many topics are marked duplicates of `topic_id`.
+pub fn duplicate_count(conn: &mut DbConn, topic_id: i64) -> Result<i64, AppError> {
+    Ok(topic_duplicates::table
+        .filter(topic_duplicates::of_topic_id.eq(topic_id))
+        .count()
+        .get_result(conn)?)
 }
 
 pub fn move_topic(conn: &mut DbConn, topic_id: i64, category_id: i64) -> Result<(), AppError> {

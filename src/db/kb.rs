@@ -546,3 +546,83 @@ pub fn comments(
         .filter_map(|(h, c, at)| Some((h, c?, at)))
         .collect())
 }
+
+// ---- what needs writing or attention -----------------------------------------------------
+
+/// A solved topic without an article, with what counts towards its rank.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct CandidateRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub slug: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub title: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub views: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub search_clicks: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub deflection_opens: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub duplicates: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub likes: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub score: i64,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    pub bumped_at: NaiveDateTime,
+}
+
+/// How much each signal weighs in [`candidates`] (set by the domain: `kb::CANDIDATE_WEIGHTS`).
+pub struct CandidateWeights {
+    pub view: i64,
+    pub search_click: i64,
+    pub deflection_open: i64,
+    pub duplicate: i64,
+    pub like: i64,
+}
+
+/// Listed, solved topics that no article answers and that are not themselves marked
+/// duplicates, highest score first (one scan of the topics; a staff page).
+pub fn candidates(
+    conn: &mut DbConn,
+    w: &CandidateWeights,
+    limit: i64,
+) -> Result<Vec<CandidateRow>, AppError> {
+    let public = super::forum::public_topic_sql_as("t");
+    Ok(diesel::sql_query(format!(
+        "SELECT t.id, t.slug, t.title, t.views, t.search_clicks, t.deflection_opens, \
+                CAST(COALESCE(d.n, 0) AS BIGINT) AS duplicates, \
+                CAST(t.like_count AS BIGINT) AS likes, \
+                CAST(t.views * {view} + t.search_clicks * {click} + t.deflection_opens * {open} \
+                     + COALESCE(d.n, 0) * {dup} + t.like_count * {like} AS BIGINT) AS score, \
+                t.bumped_at \
+         FROM topics t \
+         LEFT JOIN (SELECT of_topic_id, COUNT(*) AS n FROM topic_duplicates GROUP BY of_topic_id) d \
+                ON d.of_topic_id = t.id \
+         WHERE t.solved_post_id IS NOT NULL AND {public} \
+           AND NOT EXISTS (SELECT 1 FROM kb_article_topics k WHERE k.topic_id = t.id) \
+           AND NOT EXISTS (SELECT 1 FROM topic_duplicates x WHERE x.topic_id = t.id) \
+         ORDER BY score DESC, t.id DESC LIMIT {limit}",
+        view = w.view,
+        click = w.search_click,
+        open = w.deflection_open,
+        dup = w.duplicate,
+        like = w.like,
+    ))
+    .load(conn)?)
+}
+
+/// "Was this helpful?" answered "no" since `since`, per article: (article id, count).
+pub fn recent_no_votes(
+    conn: &mut DbConn,
+    since: NaiveDateTime,
+) -> Result<Vec<(i64, i64)>, AppError> {
+    Ok(kb_votes::table
+        .filter(kb_votes::helpful.eq(false))
+        .filter(kb_votes::updated_at.ge(since))
+        .group_by(kb_votes::article_id)
+        .select((kb_votes::article_id, diesel::dsl::count_star()))
+        .load(conn)?)
+}

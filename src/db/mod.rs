@@ -407,30 +407,6 @@ impl Db {
             result => result,
         }
     }
-
-    /// `read_sync` on the blocking pool: diesel is synchronous and must not stall the async workers.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
-    where
-        T: Send + 'static,
-        F: FnMut(&mut DbConn) -> Result<T, AppError> + Send + 'static,
-    {
-        let db = self.clone();
-        actix_web::web::block(move || db.read_sync(f))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?
-    }
-
-    /// `write_sync` on the blocking pool.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
-    {
-        let db = self.clone();
-        actix_web::web::block(move || db.write_sync(f))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?
-    }
 }
 
 /// Opens the transaction of a write. SQLite's default `BEGIN` is deferred: a transaction

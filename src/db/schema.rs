@@ -80,6 +80,17 @@ diesel::table! {
         unlisted -> Bool,
         deleted_at -> Nullable<Timestamp>,
         views -> BigInt,
+        search_clicks -> BigInt,
+        deflection_opens -> BigInt,
+    }
+}
+
+diesel::table! {
+    topic_duplicates (topic_id) {
+        topic_id -> BigInt,
+        of_topic_id -> BigInt,
+        marked_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
     }
 }
 
@@ -176,6 +187,7 @@ diesel::table! {
         topic_id -> BigInt,
         rank -> Integer,
         related_id -> BigInt,
+        related_kind -> Text,
     }
 }
 
@@ -316,4 +328,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     kb_article_topics,
     kb_votes,
     kb_slug_redirects,
+    topic_duplicates,
 );

@@ -164,3 +164,18 @@ pub fn save_in(
     events::append(conn, &event, Some(id), actor_id)?;
     Ok(Ok(id))
 }
+
+// ---- reading -----------------------------------------------------------------------------
+
+/// Every category in display order.
+pub fn all(db: &Db) -> Result<Vec<CategoryRow>, AppError> {
+    db.read_sync(q::categories)
+}
+
+pub fn by_id(db: &Db, id: i64) -> Result<Option<CategoryRow>, AppError> {
+    db.read_sync(|c| q::category(c, id))
+}
+
+pub fn by_slug(db: &Db, slug: &str) -> Result<Option<CategoryRow>, AppError> {
+    db.read_sync(|c| q::category_by_slug(c, slug))
+}

@@ -307,6 +307,8 @@ pub struct TopicPage {
     /// The knowledge-base article this topic is answered in, if the viewer may see it:
     /// (slug, title).
     pub kb_answer: Option<(String, String)>,
+    /// The topic this one is marked a duplicate of, when the viewer may see it.
+    pub duplicate_of: Option<TopicRow>,
 }
 
 pub enum PageNo {
@@ -367,6 +369,8 @@ pub fn topic_page(
         };
         let related = crate::db::related::related_to(conn, topic.id)?;
         let kb_answer = crate::kb::answer_for_topic(conn, Viewer::of(viewer), topic.id)?;
+        let duplicate_of = q::duplicate_of(conn, topic.id)?
+            .filter(|t| subject::may_see(Viewer::of(viewer), topic_visibility(t)));
         Ok(TopicPage {
             topic,
             category,
@@ -380,6 +384,7 @@ pub fn topic_page(
             categories,
             related,
             kb_answer,
+            duplicate_of,
         })
     })
 }
@@ -1019,6 +1024,188 @@ pub fn moderate_topic(
         )?;
         Ok(topic)
     })
+}
+
+/// Reads a topic reference as staff type it: `123`, `#123`, `/t/slug/123` or a full URL.
+pub fn parse_topic_ref(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let text = text
+        .split(['?', '#'])
+        .find(|part| !part.is_empty())
+        .unwrap_or("");
+    let last = text.trim_end_matches('/').rsplit('/').next()?;
+    last.parse::<i64>().ok().filter(|id| *id > 0)
+}
+
+/// Marks `topic_id` as asking what another topic answers (`of` names it as staff type it;
+/// empty removes the mark), in one transaction with its event. Visitors of the duplicate
+/// are pointed at the original, and the original ranks higher among the knowledge base's
+/// candidates.
+pub fn mark_duplicate(
+    db: &Db,
+    actor: &User,
+    topic_id: i64,
+    of: &str,
+) -> Result<TopicRow, AppError> {
+    require_staff(actor)?;
+    let target = if of.trim().is_empty() {
+        None
+    } else {
+        Some(parse_topic_ref(of).ok_or_else(|| {
+            AppError::BadRequest(
+                "Name the original topic by its number or address, like 123 or /t/some-title/123."
+                    .into(),
+            )
+        })?)
+    };
+    let at = db::now();
+    let actor = Actor::from(actor);
+    db.write_sync(|conn| mark_duplicate_in(conn, actor, topic_id, target, at))
+}
+
+/// [`mark_duplicate`] inside the caller's transaction, with the original resolved to its id.
+pub fn mark_duplicate_in(
+    conn: &mut DbConn,
+    actor: Actor,
+    topic_id: i64,
+    target: Option<i64>,
+    at: NaiveDateTime,
+) -> Result<TopicRow, AppError> {
+    let actor_id = actor.id;
+    let topic = q::topic(conn, topic_id)?
+        .filter(listed)
+        .ok_or(AppError::NotFound)?;
+    match target {
+        None => {
+            if !q::unmark_duplicate(conn, topic_id)? {
+                return Ok(topic);
+            }
+        }
+        Some(of_id) => {
+            if of_id == topic_id {
+                return Err(AppError::BadRequest(
+                    "A topic cannot be a duplicate of itself.".into(),
+                ));
+            }
+            let original = q::topic(conn, of_id)?
+                .filter(|t| listed(t) && subject::is_public(topic_visibility(t)))
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!("There is no public topic #{of_id} to point to."))
+                })?;
+            // Point at the end of a chain, never round in a circle.
+            let original = match q::duplicate_of(conn, original.id)? {
+                Some(further) if further.id != topic_id && listed(&further) => further,
+                Some(_) => {
+                    return Err(AppError::BadRequest(format!(
+                        "Topic #{of_id} is itself marked a duplicate of this one."
+                    )));
+                }
+                None => original,
+            };
+            q::mark_duplicate(conn, topic_id, original.id, Some(actor_id), at)?;
+        }
+    }
+    events::append(
+        conn,
+        &Event::TopicDuplicateMarked {
+            of_topic_id: target,
+        },
+        Some(topic_id),
+        Some(actor_id),
+    )?;
+    Ok(topic)
+}
+
+// ---- reading for feeds, sitemaps, profiles and links -------------------------------------
+
+/// The first post of each listed topic, by topic id, where everyone may read it (feed
+/// entries carry it).
+pub fn public_first_posts(
+    db: &Db,
+    topics: &[TopicSummary],
+) -> Result<HashMap<i64, PostRow>, AppError> {
+    let ids: Vec<i64> = topics.iter().map(|t| t.topic.id).collect();
+    let posts = db.read_sync(|c| q::first_posts(c, &ids))?;
+    Ok(posts
+        .into_iter()
+        .filter_map(|p| {
+            let topic = &topics.iter().find(|t| t.topic.id == p.topic_id)?.topic;
+            let public = subject::is_public(post_visibility(topic, &p));
+            public.then_some((p.topic_id, p))
+        })
+        .collect())
+}
+
+/// The topic sitemap files that list at least one topic.
+pub fn sitemap_chunks(db: &Db) -> Result<Vec<crate::db::forum::SitemapChunk>, AppError> {
+    db.read_sync(q::sitemap_chunks)
+}
+
+/// One topic sitemap file's listed topics: (id, slug, last activity).
+pub fn sitemap_topics(db: &Db, chunk: i64) -> Result<Vec<(i64, String, NaiveDateTime)>, AppError> {
+    db.read_sync(|c| q::sitemap_topics(c, chunk))
+}
+
+/// Where a post is: (topic id, post number), for `?post=` links.
+pub fn post_location(db: &Db, post_id: i64) -> Result<Option<(i64, i32)>, AppError> {
+    db.read_sync(|c| q::post_number(c, post_id))
+}
+
+/// A post of `topic` that `viewer` may read and so quote in a reply.
+pub fn quotable_post(
+    db: &Db,
+    topic: &TopicRow,
+    post_id: i64,
+    viewer: Option<&User>,
+) -> Result<Option<PostView>, AppError> {
+    Ok(db
+        .read_sync(|c| q::post_with_author(c, post_id))?
+        .map(|(post, author)| PostView { post, author })
+        .filter(|p| p.post.topic_id == topic.id && p.is_visible_to(topic, viewer)))
+}
+
+/// How `user` watches `category`, for the category page's watch menu.
+pub fn category_watch(
+    db: &Db,
+    user: &User,
+    category_id: i64,
+) -> Result<Option<WatchLevel>, AppError> {
+    let user_id = user.id;
+    db.read_sync(|c| q::category_watch(c, user_id, category_id))
+}
+
+/// A member's public profile: who they are and what they wrote lately.
+pub struct Profile {
+    pub user: crate::db::users::UserRow,
+    pub topics: Vec<TopicRow>,
+    pub replies: Vec<(PostRow, TopicRow)>,
+    /// (topics, replies, accepted answers).
+    pub counts: (i64, i64, i64),
+}
+
+/// The profile of the member whose name normalises to `username`.
+pub fn profile(db: &Db, username: &str) -> Result<Profile, AppError> {
+    let key = username_key(username);
+    db.read_sync(|c| {
+        let user = crate::db::users::by_username_key(c, &key)?.ok_or(AppError::NotFound)?;
+        Ok(Profile {
+            topics: q::user_topics(c, user.id, 10)?,
+            replies: q::user_replies(c, user.id, 10)?,
+            counts: q::user_counts(c, user.id)?,
+            user,
+        })
+    })
+}
+
+/// Adds page views counted elsewhere (the view counter; the demo's reading history), and
+/// how many of them came from search results.
+pub fn add_views_in(
+    conn: &mut DbConn,
+    topic_id: i64,
+    views: i64,
+    from_search: i64,
+) -> Result<(), AppError> {
+    q::add_views(conn, topic_id, views, from_search)
 }
 
 fn watch_level(level: &str) -> Result<WatchLevel, AppError> {

@@ -9,7 +9,10 @@ use chrono::NaiveDateTime;
 
 use crate::accounts::{Actor, User};
 use crate::db::forum as fq;
-use crate::db::kb::{self as q, ArticleFields, ArticleListRow, ArticleRow, SectionRow};
+use crate::db::kb::{
+    self as q, ArticleFields, ArticleListRow, ArticleRow, CandidateRow, CandidateWeights,
+    SectionRow,
+};
 use crate::db::{self, Db, DbConn};
 use crate::error::AppError;
 use crate::events::{self, Event};
@@ -423,17 +426,26 @@ pub fn restore(db: &Db, actor: &User, article_id: i64, version: i32) -> Result<S
 /// A draft article from a solved topic, in one transaction with its events: the question
 /// (title and problem statement) and the accepted answer, plus other staff replies, quoted
 /// and attributed. The topic is linked to the article.
-pub fn draft_from_topic(db: &Db, actor: &User, topic_id: i64) -> Result<ArticleRow, AppError> {
+pub fn draft_from_topic(
+    db: &Db,
+    actor: &User,
+    topic_id: i64,
+    limits: &Limits,
+) -> Result<ArticleRow, AppError> {
     require_staff(actor)?;
     let at = db::now();
     let editor = Actor::from(actor);
-    db.write_sync(|conn| draft_from_topic_in(conn, editor, topic_id, at))
+    db.write_sync(|conn| draft_from_topic_in(conn, editor, topic_id, limits, at))
 }
 
+/// [`draft_from_topic`] inside the caller's transaction. The draft stays within the size an
+/// article may have (`limits`), so that the editor can save it as it comes: staff replies
+/// that would not fit are left out and counted instead.
 pub fn draft_from_topic_in(
     conn: &mut DbConn,
     editor: Actor,
     topic_id: i64,
+    limits: &Limits,
     at: NaiveDateTime,
 ) -> Result<ArticleRow, AppError> {
     let topic = fq::topic(conn, topic_id)?
@@ -471,15 +483,38 @@ pub fn draft_from_topic_in(
             a.username
         ));
     }
+    // Room left for the closing note about replies that did not fit.
+    let budget = limits.max_post_bytes.saturating_sub(200);
+    let mut left_out = 0;
     for (p, a) in posts
         .iter()
         .filter(|(p, a)| p.post_number > 1 && p.id != answer_id && a.is_staff() && visible(p))
     {
-        raw.push_str(&format!(
+        let part = format!(
             "{}\n— @{} from our team\n\n",
             quote(p.raw.trim()),
             a.username
+        );
+        if raw.len() + part.len() <= budget {
+            raw.push_str(&part);
+        } else {
+            left_out += 1;
+        }
+    }
+    if left_out > 0 {
+        raw.push_str(&format!(
+            "_{left_out} more staff {} in the topic did not fit here._\n",
+            if left_out == 1 { "reply" } else { "replies" }
         ));
+    }
+    if raw.len() > limits.max_post_bytes {
+        // A question or an answer alone too long for an article: keep the start of each.
+        let mut cut = limits.max_post_bytes.saturating_sub(100);
+        while !raw.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        raw.truncate(cut);
+        raw.push_str("\n\n_(shortened: see the topic for the rest)_\n");
     }
     let summary: String = crate::markdown::excerpt(&question, MAX_SUMMARY_CHARS - 1);
     let checked = Checked {
@@ -595,32 +630,42 @@ pub fn vote(
             "Keep your comment under {MAX_COMMENT_CHARS} characters."
         )));
     }
+    let at = db::now();
+    db.write_sync(|conn| vote_in(conn, voter, article_id, helpful, comment, at))
+}
+
+/// [`vote`] inside the caller's transaction (the comment already checked).
+pub fn vote_in(
+    conn: &mut DbConn,
+    voter: &Voter,
+    article_id: i64,
+    helpful: bool,
+    comment: Option<&str>,
+    at: NaiveDateTime,
+) -> Result<ArticleRow, AppError> {
     let key = voter.key();
     let actor = match voter {
         Voter::Member(id) => Some(*id),
         Voter::Visitor(_) => None,
     };
-    let at = db::now();
-    db.write_sync(|conn| {
-        let article = q::article(conn, article_id)?
-            .filter(|a| listed(Status::of(a)))
-            .ok_or(AppError::NotFound)?;
-        let before = q::vote_of(conn, article_id, &key)?;
-        if before == Some(helpful) && comment.is_none() {
-            return Ok(article);
-        }
-        q::put_vote(conn, article_id, &key, helpful, comment, at)?;
-        events::append(
-            conn,
-            &Event::KbVoted {
-                helpful,
-                commented: comment.is_some(),
-            },
-            Some(article_id),
-            actor,
-        )?;
-        Ok(article)
-    })
+    let article = q::article(conn, article_id)?
+        .filter(|a| listed(Status::of(a)))
+        .ok_or(AppError::NotFound)?;
+    let before = q::vote_of(conn, article_id, &key)?;
+    if before == Some(helpful) && comment.is_none() {
+        return Ok(article);
+    }
+    q::put_vote(conn, article_id, &key, helpful, comment, at)?;
+    events::append(
+        conn,
+        &Event::KbVoted {
+            helpful,
+            commented: comment.is_some(),
+        },
+        Some(article_id),
+        actor,
+    )?;
+    Ok(article)
 }
 
 // ---- sections ----------------------------------------------------------------------------
@@ -850,6 +895,38 @@ pub fn answer_for_topic(
         .map(|(_, slug, title, _)| (slug, title)))
 }
 
+/// A published article a customer asks about after reading it ("Ask the community"):
+/// (slug, title), or `None` when there is no such article for this viewer.
+pub fn linked_from_question(
+    db: &Db,
+    viewer: Option<&User>,
+    slug: &str,
+) -> Result<Option<(String, String)>, AppError> {
+    let slug = slug.trim();
+    if slug.is_empty() || slug.len() > 200 {
+        return Ok(None);
+    }
+    Ok(db
+        .read_sync(|conn| q::article_by_slug(conn, slug))?
+        .filter(|a| {
+            listed(Status::of(a)) && subject::may_see(Viewer::of(viewer), visibility(Status::of(a)))
+        })
+        .map(|a| (a.slug, a.title)))
+}
+
+/// Adds page views counted by the view counter to the article at `slug` (if it exists).
+pub fn add_views_in(conn: &mut DbConn, slug: &str, views: i64) -> Result<(), AppError> {
+    if let Some(a) = q::article_by_slug(conn, slug)? {
+        q::add_views(conn, a.id, views)?;
+    }
+    Ok(())
+}
+
+/// The article at `slug`, whatever its status (inside a caller's transaction).
+pub fn find_in(conn: &mut DbConn, slug: &str) -> Result<Option<ArticleRow>, AppError> {
+    q::article_by_slug(conn, slug)
+}
+
 pub struct History {
     pub article: ArticleRow,
     pub revisions: Vec<(q::RevisionRow, Option<String>)>,
@@ -892,4 +969,98 @@ pub fn for_edit(db: &Db, actor: &User, slug: &str) -> Result<(ArticleRow, String
             .unwrap_or_default();
         Ok((article, section))
     })
+}
+
+// ---- what to write next, what to fix ------------------------------------------------------
+
+/// How much each way customers reach a solved topic counts when ranking what to write up:
+/// a view is the unit; opening it from search results or from the suggestions shown while
+/// writing a question means someone had the problem; a duplicate is a whole question asked
+/// again.
+pub const CANDIDATE_WEIGHTS: CandidateWeights = CandidateWeights {
+    view: 1,
+    search_click: 5,
+    deflection_open: 10,
+    duplicate: 25,
+    like: 3,
+};
+
+/// Solved topics without an article, the ones that would save the most questions first.
+pub fn candidates(db: &Db, actor: &User, limit: i64) -> Result<Vec<CandidateRow>, AppError> {
+    require_staff(actor)?;
+    db.read_sync(|conn| q::candidates(conn, &CANDIDATE_WEIGHTS, limit))
+}
+
+/// Votes an article needs before its helpful share counts.
+pub const MIN_VOTES_FOR_SCORE: i32 = 5;
+/// Below this share of "yes" an article needs attention.
+pub const LOW_HELPFUL_PERCENT: i32 = 50;
+/// "No" answers within [`RECENT_DAYS`] that call for a look, whatever the overall share.
+pub const RECENT_NO_VOTES: i64 = 3;
+pub const RECENT_DAYS: i64 = 30;
+
+/// Why a published article needs attention.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attention {
+    /// Share of "yes" (percent) over at least [`MIN_VOTES_FOR_SCORE`] votes.
+    LowHelpful { percent: i32, votes: i32 },
+    /// "No" answers in the last [`RECENT_DAYS`] days.
+    RecentNo(i64),
+    /// Not updated for this many days (the site's review interval or more).
+    NotReviewed(i64),
+}
+
+pub struct NeedsAttention {
+    pub article: ArticleListRow,
+    pub reasons: Vec<Attention>,
+}
+
+/// Published articles with a low helpful score, several recent "no" answers, or no update
+/// within `review_days`; the ones with most reasons first.
+pub fn needs_attention(
+    db: &Db,
+    actor: &User,
+    review_days: u32,
+    now: NaiveDateTime,
+) -> Result<Vec<NeedsAttention>, AppError> {
+    require_staff(actor)?;
+    let since = now - chrono::Duration::days(RECENT_DAYS);
+    let (articles, recent_no) = db.read_sync(|conn| {
+        Ok((
+            q::list(conn, Some(Status::Published.as_str()), None, 100_000)?,
+            q::recent_no_votes(conn, since)?
+                .into_iter()
+                .collect::<std::collections::HashMap<i64, i64>>(),
+        ))
+    })?;
+    let mut list: Vec<NeedsAttention> = articles
+        .into_iter()
+        .filter_map(|article| {
+            let mut reasons = Vec::new();
+            let votes = article.helpful_yes + article.helpful_no;
+            if votes >= MIN_VOTES_FOR_SCORE {
+                let percent = article.helpful_yes * 100 / votes;
+                if percent < LOW_HELPFUL_PERCENT {
+                    reasons.push(Attention::LowHelpful { percent, votes });
+                }
+            }
+            let no = recent_no.get(&article.id).copied().unwrap_or(0);
+            if no >= RECENT_NO_VOTES {
+                reasons.push(Attention::RecentNo(no));
+            }
+            let age = (now - article.updated_at).num_days();
+            if age >= i64::from(review_days) {
+                reasons.push(Attention::NotReviewed(age));
+            }
+            (!reasons.is_empty()).then_some(NeedsAttention { article, reasons })
+        })
+        .collect();
+    list.sort_by(|a, b| {
+        b.reasons
+            .len()
+            .cmp(&a.reasons.len())
+            .then(b.article.views.cmp(&a.article.views))
+            .then(a.article.id.cmp(&b.article.id))
+    });
+    Ok(list)
 }

@@ -77,6 +77,7 @@ fn record_opened(db: &Db, flow: &str, user_id: Option<i64>, topic_id: i64) -> Re
         return Ok(());
     }
     db.write_sync(|conn| {
+        crate::db::forum::add_deflection_open(conn, topic_id)?;
         events::append(
             conn,
             &Event::DeflectionOpened { flow: flow.into() },

@@ -424,12 +424,14 @@ impl SearchIndex {
     /// Titles only: their posting lists are a small part of the index, so deriving every
     /// topic's list in the background stays cheap (src/search/related.rs); the body terms of a
     /// million posts made each of these searches cost milliseconds.
-    pub fn related_topic_ids(
+    /// Solved topics and published articles whose titles share words with `title`, best
+    /// first, without the topic itself.
+    pub fn related_subjects(
         &self,
         title: &str,
         exclude_topic: i64,
         limit: usize,
-    ) -> Result<Vec<i64>, AppError> {
+    ) -> Result<Vec<Subject>, AppError> {
         let parsed = parse(title);
         let generation = self.live();
         let f = generation.fields;
@@ -468,7 +470,8 @@ impl SearchIndex {
         Ok(groups
             .into_iter()
             .filter_map(|c| match Subject::from_key(c.group) {
-                Some(Subject::Topic(id)) if id != exclude_topic => Some(id),
+                Some(Subject::Topic(id)) if id == exclude_topic => None,
+                Some(s @ (Subject::Topic(_) | Subject::Article(_))) => Some(s),
                 _ => None,
             })
             .take(limit)

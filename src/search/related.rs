@@ -1,4 +1,4 @@
-//! "Related solved topics", derived in the background so that a topic page reads a stored
+//! "Related solved topics" (and knowledge-base articles), derived in the background so that a topic page reads a stored
 //! list instead of running a search on every view (that search was ~60% of an uncached
 //! topic page's CPU). Lists live in the database (`related_topics`), so every node serves
 //! the same ones and a restart keeps them; any node may compute them.
@@ -86,7 +86,7 @@ pub fn round(db: &Db, index: &SearchIndex) -> Result<bool, AppError> {
     let mut lists = Vec::with_capacity(claimed.len());
     let mut failed = Vec::new();
     for (id, title) in &claimed {
-        match index.related_topic_ids(title, *id, SHOWN) {
+        match index.related_subjects(title, *id, SHOWN) {
             Ok(ids) => lists.push((*id, ids)),
             Err(e) => {
                 tracing::warn!(topic = id, error = %e, "related topics: search failed");

@@ -90,6 +90,13 @@ fn page(ctx: &Ctx, form: &SettingsForm, errors: &FieldErrors, saved: bool) -> Pa
                         autocomplete: "off", maxlength: 4, required: true }, errors))
                 }
                 fieldset {
+                    legend { "Knowledge base" }
+                    (field(Field { label: "Review articles after (days)", name: "kb_review_days", kind: "number",
+                        value: &clip(&form.kb_review_days, 20),
+                        hint: Some("Published articles not updated for this long are listed under “Needs attention”."),
+                        autocomplete: "off", maxlength: 4, required: false }, errors))
+                }
+                fieldset {
                     legend { "Look" }
                     div.field.has-error[theme_error.is_some()] {
                         label for="f-theme" { "Theme" }
@@ -140,7 +147,7 @@ pub async fn category_form(ctx: Ctx, id: web::Path<i64>) -> Result<HttpResponse,
     ctx.require(Role::Admin)?;
     let id = id.into_inner();
     let db = ctx.state.db.clone();
-    let row = blocking(move || db.read_sync(|c| crate::db::forum::category(c, id)))
+    let row = blocking(move || crate::forum::categories::by_id(&db, id))
         .await?
         .ok_or(AppError::NotFound)?;
     categories_page(
@@ -194,7 +201,7 @@ async fn categories_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let db = ctx.state.db.clone();
-    let all = blocking(move || db.read_sync(crate::db::forum::categories)).await?;
+    let all = blocking(move || crate::forum::categories::all(&db)).await?;
     let action = match editing {
         Some(id) => format!("/admin/categories/{id}"),
         None => "/admin/categories".into(),
@@ -248,16 +255,7 @@ pub async fn audit(ctx: Ctx, q: web::Query<AuditQuery>) -> Result<HttpResponse, 
     ctx.require(Role::Admin)?;
     let before = q.before;
     let db = ctx.state.db.clone();
-    let (events, actors) = blocking(move || {
-        db.read_sync(|c| {
-            let events = crate::db::events::before(c, before, 100)?;
-            let mut ids: Vec<i64> = events.iter().filter_map(|e| e.actor_id).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            Ok((events, crate::db::forum::authors(c, &ids)?))
-        })
-    })
-    .await?;
+    let (events, actors) = blocking(move || crate::events::audit(&db, before, 100)).await?;
     let name = |id: Option<i64>| {
         id.and_then(|id| actors.iter().find(|a| a.id == id))
             .map_or("system", |a| a.username.as_str())

@@ -95,6 +95,8 @@ fn with_status(mut res: HttpResponse, status: StatusCode) -> HttpResponse {
 #[serde(default)]
 pub struct NewTopicQuery {
     category: String,
+    /// "Ask the community" at the end of an article: the question starts with a link to it.
+    article: String,
 }
 
 #[get("/new-topic")]
@@ -102,10 +104,23 @@ pub async fn new_topic_form(
     ctx: Ctx,
     q: web::Query<NewTopicQuery>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.user()?;
+    let user = ctx.user()?.clone();
+    let db = ctx.state.db.clone();
+    let slug = q.article.clone();
+    let article =
+        blocking(move || crate::kb::linked_from_question(&db, Some(&user), &slug)).await?;
+    let raw = match &article {
+        Some((slug, title)) => format!(
+            "I read [{}]({}) and still need help:\n\n",
+            title.replace(['[', ']'], ""),
+            crate::subject::article_path(slug)
+        ),
+        None => String::new(),
+    };
     let input = TopicInput {
         category: q.category.clone(),
         flow: crate::tokens::random_token(),
+        raw,
         ..Default::default()
     };
     new_topic_page(&ctx, &input, &FieldErrors::default(), StatusCode::OK, &[]).await
@@ -164,7 +179,7 @@ async fn new_topic_page(
     offered: &[crate::search::Hit],
 ) -> Result<HttpResponse, AppError> {
     let db = ctx.state.db.clone();
-    let categories = blocking(move || db.read_sync(crate::db::forum::categories)).await?;
+    let categories = blocking(move || forum::categories::all(&db)).await?;
     let staff = ctx.user.as_ref().is_some_and(|u| u.role >= Role::Staff);
     let s = &ctx.settings;
     let category_error = errors.get("category");

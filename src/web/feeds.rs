@@ -9,7 +9,7 @@ use crate::db::forum::CategoryRow;
 use crate::error::AppError;
 use crate::forum;
 use crate::forum::TopicSummary;
-use crate::subject::{Named, Subject, category_path, is_public, topic_path};
+use crate::subject::{Named, Subject, category_path, topic_path};
 
 fn rfc3339(at: &chrono::NaiveDateTime) -> String {
     at.and_utc()
@@ -21,9 +21,9 @@ pub async fn topic_feed(
     category: Option<&CategoryRow>,
     topics: &[TopicSummary],
 ) -> Result<HttpResponse, AppError> {
-    let ids: Vec<i64> = topics.iter().map(|t| t.topic.id).collect();
     let db = ctx.state.db.clone();
-    let firsts = blocking(move || db.read_sync(|c| crate::db::forum::first_posts(c, &ids))).await?;
+    let listed = topics.to_vec();
+    let firsts = blocking(move || forum::public_first_posts(&db, &listed)).await?;
     let s = &ctx.settings;
     let (title, path) = match category {
         Some(c) => (
@@ -58,7 +58,7 @@ pub async fn topic_feed(
                     updated { (rfc3339(&t.topic.bumped_at)) }
                     author { name { (t.author.username) } }
                     @for tag in &t.tags { category term=(tag) {} }
-                    @if let Some(first) = firsts.iter().find(|p| p.topic_id == t.topic.id && is_public(forum::post_visibility(&t.topic, p))) {
+                    @if let Some(first) = firsts.get(&t.topic.id) {
                         content type="html" { (first.cooked) }
                     }
                 }
@@ -75,7 +75,7 @@ pub async fn topic_feed(
 #[get("/sitemap.xml")]
 pub async fn sitemap(ctx: Ctx) -> Result<HttpResponse, AppError> {
     let db = ctx.state.db.clone();
-    let chunks = blocking(move || db.read_sync(crate::db::forum::sitemap_chunks)).await?;
+    let chunks = blocking(move || forum::sitemap_chunks(&db)).await?;
     let base = &ctx.settings.public_url;
     let xml = html! {
         (PreEscaped("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"))
@@ -99,7 +99,7 @@ pub async fn sitemap_pages(ctx: Ctx) -> Result<HttpResponse, AppError> {
     // far below that).
     let (categories, sections, articles) = blocking(move || {
         Ok((
-            db.read_sync(crate::db::forum::categories)?,
+            forum::categories::all(&db)?,
             crate::kb::sections(&db)?,
             crate::kb::published(&db, 45_000)?,
         ))
@@ -138,8 +138,7 @@ pub async fn sitemap_topics(
         _ => return Err(AppError::NotFound),
     };
     let db = ctx.state.db.clone();
-    let topics =
-        blocking(move || db.read_sync(|c| crate::db::forum::sitemap_topics(c, chunk))).await?;
+    let topics = blocking(move || forum::sitemap_topics(&db, chunk)).await?;
     if topics.is_empty() {
         return Err(AppError::NotFound);
     }

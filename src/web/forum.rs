@@ -73,10 +73,9 @@ pub async fn category_page(
     let slug = slug.to_string();
     let db = ctx.state.db.clone();
     let lookup = slug.clone();
-    let category =
-        blocking(move || db.read_sync(|c| crate::db::forum::category_by_slug(c, &lookup)))
-            .await?
-            .ok_or(AppError::NotFound)?;
+    let category = blocking(move || forum::categories::by_slug(&db, &lookup))
+        .await?
+        .ok_or(AppError::NotFound)?;
     list_page(ctx, Some(category), q.into_inner(), format).await
 }
 
@@ -94,17 +93,11 @@ async fn list_page(
         include_unlisted: false,
     };
     let db = ctx.state.db.clone();
-    let watcher = ctx
-        .user
-        .as_ref()
-        .map(|u| u.id)
-        .zip(category.as_ref().map(|c| c.id));
+    let watcher = ctx.user.clone().zip(category.as_ref().map(|c| c.id));
     let (list, watch_level) = blocking(move || {
         let list = forum::list_topics(&db, filter)?;
-        let level = match watcher {
-            Some((user, category)) => {
-                db.read_sync(|c| crate::db::forum::category_watch(c, user, category))?
-            }
+        let level = match &watcher {
+            Some((user, category)) => forum::category_watch(&db, user, *category)?,
             None => None,
         };
         Ok((list, level))

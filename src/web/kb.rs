@@ -17,14 +17,10 @@ use crate::db::kb::{ArticleListRow, SectionRow};
 use crate::error::AppError;
 use crate::forms::{FieldErrors, clip};
 use crate::kb::{self, ArticleInput, ArticlePage, Found, SectionInput, Status, Voter};
-use crate::subject::{Named, Subject, topic_path};
+use crate::subject::{article_path, topic_path};
 
 /// The first-party cookie that lets a visitor's "was this helpful?" count once.
 const VOTER_COOKIE: &str = "townhall_voter";
-
-fn article_path(slug: &str) -> String {
-    Subject::Article(0).path(Named::slug(slug))
-}
 
 fn rfc3339(at: &NaiveDateTime) -> String {
     at.and_utc()
@@ -194,7 +190,8 @@ fn staff_links(ctx: &Ctx) -> Markup {
         @if staff {
             p.staff-tools {
                 a.button href="/staff/kb/new" { "New article" } " "
-                a href="/staff/kb" { "All articles and helpfulness" }
+                a href="/staff/kb" { "All articles and helpfulness" } " · "
+                a href="/staff/kb/candidates" { "Needs an article, needs attention" }
                 @if ctx.is_admin() { " · " a href="/staff/kb/sections" { "Sections" } }
             }
         }
@@ -904,7 +901,8 @@ pub async fn from_topic(
     let user = ctx.require(Role::Staff)?.clone();
     let db = ctx.state.db.clone();
     let topic_id = id.into_inner();
-    let article = blocking(move || kb::draft_from_topic(&db, &user, topic_id)).await?;
+    let limits = ctx.state.config.limits();
+    let article = blocking(move || kb::draft_from_topic(&db, &user, topic_id, &limits)).await?;
     Ok(redirect(&format!("{}/edit", article_path(&article.slug))))
 }
 

@@ -9,6 +9,7 @@ pub mod ctx;
 pub mod feeds;
 pub mod forum;
 pub mod kb;
+pub mod kb_review;
 pub mod layout;
 pub mod notifications;
 pub mod page_cache;
@@ -173,6 +174,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(posts::like)
         .service(posts::solution)
         .service(posts::moderate)
+        .service(posts::mark_duplicate)
         .service(posts::watch_topic)
         .service(posts::watch_category)
         .service(kb::index)
@@ -181,6 +183,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(kb::new_form)
         .service(kb::create)
         .service(kb::overview)
+        .service(kb_review::candidates)
         .service(kb::sections_page)
         .service(kb::save_section)
         .service(kb::edit_form)

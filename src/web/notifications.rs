@@ -9,7 +9,6 @@ use super::ctx::{CsrfForm, Ctx};
 use super::layout::{self, Page, csrf_field};
 use super::view::redirect;
 use super::view::when;
-use crate::db;
 use crate::error::AppError;
 use crate::notifications;
 
@@ -66,22 +65,7 @@ pub async fn open(ctx: Ctx, id: web::Path<i64>) -> Result<HttpResponse, AppError
     let user_id = ctx.user()?.id;
     let id = id.into_inner();
     let database = ctx.state.db.clone();
-    let target = blocking(move || {
-        let row = database.read_sync(|c| db::notifications::one(c, id))?;
-        let row = row
-            .filter(|r| r.user_id == user_id)
-            .ok_or(AppError::NotFound)?;
-        if row.read_at.is_none() {
-            notifications::mark_read(&database, user_id, Some(id))?;
-        }
-        let shown = notifications::list(&database, user_id, Some(id + 1), 1)?;
-        Ok(shown
-            .into_iter()
-            .next()
-            .map(|s| s.href)
-            .unwrap_or_else(|| "/notifications".into()))
-    })
-    .await?;
+    let target = blocking(move || notifications::open(&database, user_id, id)).await?;
     Ok(redirect(&target))
 }
 

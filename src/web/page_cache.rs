@@ -134,6 +134,27 @@ fn cacheable_path(path: &str) -> bool {
         || (path.starts_with("/kb/") && !path[4..].contains('/'))
 }
 
+/// Whether the request follows a link on a results page of this site's search (`/search`):
+/// the browser's `Referer` (same-origin requests carry the whole URL by default).
+fn came_from_search(req: &ServiceRequest) -> bool {
+    let Some(referer) = req
+        .headers()
+        .get(actix_web::http::header::REFERER)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Ok(url) = url::Url::parse(referer) else {
+        return false;
+    };
+    let host = match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        (None, _) => return false,
+    };
+    url.path() == "/search" && host == req.connection_info().host()
+}
+
 /// Middleware (innermost): answers anonymous GETs of public pages from the cache, and keeps
 /// what the handlers render for them.
 pub async fn anonymous_pages(
@@ -145,15 +166,18 @@ pub async fn anonymous_pages(
     };
     if req.method() != Method::GET && req.method() != Method::HEAD {
         // A write on this node shows at once here; other nodes learn of it from its events.
-        let signs_in_or_out = matches!(req.path(), "/login" | "/logout");
+        // Signing in or out, and "was this helpful?" (its counts are shown to staff only,
+        // as `Event::KbVoted::visible_to_visitors` says), change no page visitors see.
+        let invisible = matches!(req.path(), "/login" | "/logout")
+            || (req.path().starts_with("/kb/") && req.path().ends_with("/vote"));
         let res = next.call(req).await?;
-        if !signs_in_or_out && (res.status().is_success() || res.status().is_redirection()) {
+        if !invisible && (res.status().is_success() || res.status().is_redirection()) {
             state.pages.invalidate();
         }
         return Ok(res.map_into_left_body());
     }
     if req.method() == Method::GET {
-        state.views.record(req.path());
+        state.views.record(req.path(), came_from_search(&req));
     }
     let candidate = req.method() == Method::GET
         && req.cookie(SESSION_COOKIE).is_none()

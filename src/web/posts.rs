@@ -293,11 +293,32 @@ pub async fn moderate(
     Ok(back_to(&topic, None))
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DuplicateForm {
+    of: String,
+}
+
+/// Marks a topic as a duplicate of another (an empty `of` removes the mark).
+#[post("/t/{id}/duplicate")]
+pub async fn mark_duplicate(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    CsrfForm(form): CsrfForm<DuplicateForm>,
+) -> Result<HttpResponse, AppError> {
+    let user = ctx.user()?.clone();
+    let topic_id = id.into_inner();
+    let db = ctx.state.db.clone();
+    let topic = blocking(move || forum::mark_duplicate(&db, &user, topic_id, &form.of)).await?;
+    Ok(back_to(&topic, None))
+}
+
 pub fn staff_tools(
     ctx: &Ctx,
     t: &TopicRow,
     category: &CategoryRow,
     categories: &[CategoryRow],
+    duplicate_of: Option<&TopicRow>,
 ) -> Markup {
     let toggles = [
         (t.locked, "unlock", "Unlock", "lock", "Lock"),
@@ -325,6 +346,13 @@ pub fn staff_tools(
                     }
                 }
                 " " button type="submit" { "Move" }
+            }
+            form.inline method="post" action={ "/t/" (t.id) "/duplicate" } {
+                (csrf_field(ctx))
+                label for="duplicate-of" { "Duplicate of topic " }
+                input #duplicate-of type="text" name="of" inputmode="numeric" placeholder="number or address" maxlength="300"
+                    value=[duplicate_of.map(|d| d.id.to_string())];
+                " " button type="submit" { (if duplicate_of.is_some() { "Change" } else { "Mark" }) }
             }
         }
     }

@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::forms::FieldErrors;
 use crate::forum::{self, PageNo, PostView, TopicPage};
 use crate::markdown;
-use crate::subject::{post_path, topic_path, user_path};
+use crate::subject::{article_path, post_path, topic_path, user_path};
 
 #[derive(Serialize)]
 struct PostJson<'a> {
@@ -114,9 +114,7 @@ pub(super) async fn show_topic(
         (Some(p), _) => PageNo::Number(p.parse().map_err(|_| AppError::NotFound)?),
         (None, Some(post_id)) => {
             let db = db.clone();
-            let found =
-                blocking(move || db.read_sync(|c| crate::db::forum::post_number(c, post_id)))
-                    .await?;
+            let found = blocking(move || forum::post_location(&db, post_id)).await?;
             match found {
                 Some((topic_id, number)) if topic_id == id => {
                     PageNo::Number(forum::page_of(number))
@@ -217,17 +215,15 @@ pub(super) async fn show_topic(
 /// The reply box pre-filled to quote a post, with a link back to it.
 async fn quote_text(ctx: &Ctx, data: &TopicPage, post_id: i64) -> Result<String, AppError> {
     let found = match data.posts.iter().find(|p| p.post.id == post_id) {
-        Some(p) => Some(p.clone()),
+        Some(p) => Some(p.clone()).filter(|p| p.is_visible_to(&data.topic, ctx.user.as_ref())),
         None => {
             let db = ctx.state.db.clone();
-            blocking(move || db.read_sync(|c| crate::db::forum::post_with_author(c, post_id)))
-                .await?
-                .map(|(post, author)| PostView { post, author })
+            let topic = data.topic.clone();
+            let viewer = ctx.user.clone();
+            blocking(move || forum::quotable_post(&db, &topic, post_id, viewer.as_ref())).await?
         }
     };
-    let Some(p) = found.filter(|p| {
-        p.post.topic_id == data.topic.id && p.is_visible_to(&data.topic, ctx.user.as_ref())
-    }) else {
+    let Some(p) = found else {
         return Ok(String::new());
     };
     let quoted: String = p.post.raw.lines().map(|l| format!("> {l}\n")).collect();
@@ -267,6 +263,12 @@ fn topic_html(ctx: &Ctx, data: &TopicPage, reply_text: &str, errors: &FieldError
             }
         }
         (super::kb::topic_banner(data.kb_answer.as_ref()))
+        @if let Some(original) = &data.duplicate_of {
+            p.alert.duplicate-of {
+                @if original.solved_post_id.is_some() { "The same question is answered in: " } @else { "The same question is discussed in: " }
+                a href=(topic_path(&original.slug, original.id)) { (original.title) }
+            }
+        }
         @if data.page == 1 {
             @if let Some(first) = first {
                 (post_html(ctx, data, first))
@@ -320,8 +322,12 @@ fn topic_html(ctx: &Ctx, data: &TopicPage, reply_text: &str, errors: &FieldError
             section.related aria-label="Related topics" {
                 h2 { "Related solved topics" }
                 ul.plain {
-                    @for r in &data.related {
-                        li { a href=(topic_path(&r.slug, r.id)) { (r.title) } " " span.small { (r.category) } }
+                    @for r in data.related.iter().filter(|r| !(r.article && data.kb_answer.as_ref().is_some_and(|(slug, _)| *slug == r.slug))) {
+                        @if r.article {
+                            li { a href=(article_path(&r.slug)) { (r.title) } " " span.badge.kb { "Knowledge base" } " " span.small { (r.category) } }
+                        } @else {
+                            li { a href=(topic_path(&r.slug, r.id)) { (r.title) } " " span.small { (r.category) } }
+                        }
                     }
                 }
             }
@@ -330,7 +336,7 @@ fn topic_html(ctx: &Ctx, data: &TopicPage, reply_text: &str, errors: &FieldError
             aside.topic-tools aria-label="Topic tools" {
                 (super::posts::watch_form(ctx, t.id, data.watch_level))
                 @if u.role.is_staff() {
-                    (super::posts::staff_tools(ctx, t, &data.category, &data.categories))
+                    (super::posts::staff_tools(ctx, t, &data.category, &data.categories, data.duplicate_of.as_ref()))
                     (super::kb::topic_staff_tools(ctx, t.id, t.solved_post_id.is_some(), data.kb_answer.is_some()))
                 }
             }

@@ -7,26 +7,20 @@ use super::blocking;
 use super::ctx::Ctx;
 use super::layout::{self, Page};
 use super::view::{staff_badge, when};
-use crate::accounts::username_key;
-use crate::db;
 use crate::error::AppError;
 use crate::markdown;
 use crate::subject::{post_path, topic_path, user_path};
 
 #[get("/u/{username}")]
 pub async fn profile(ctx: Ctx, name: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let key = username_key(&name);
     let database = ctx.state.db.clone();
-    let (user, topics, replies, (topic_count, reply_count, solutions)) = blocking(move || {
-        database.read_sync(|c| {
-            let user = db::users::by_username_key(c, &key)?.ok_or(AppError::NotFound)?;
-            let topics = db::forum::user_topics(c, user.id, 10)?;
-            let replies = db::forum::user_replies(c, user.id, 10)?;
-            let counts = db::forum::user_counts(c, user.id)?;
-            Ok((user, topics, replies, counts))
-        })
-    })
-    .await?;
+    let lookup = name.clone();
+    let crate::forum::Profile {
+        user,
+        topics,
+        replies,
+        counts: (topic_count, reply_count, solutions),
+    } = blocking(move || crate::forum::profile(&database, &lookup)).await?;
     if user.username != *name {
         // Another spelling of the same name: send people to the one true URL.
         return Ok(super::view::redirect(&user_path(&user.username)));

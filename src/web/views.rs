@@ -1,6 +1,7 @@
 //! Page views of topics and articles ("most viewed", and which solved problems customers
-//! reach most). Counted in memory per node, cached pages included, and added to the
-//! database every few seconds in one small transaction: a page view never costs a write.
+//! reach most), and which topic views came from this site's search results. Counted in
+//! memory per node, cached pages included, and added to the database every few seconds in
+//! one small transaction: a page view never costs a write.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,14 +21,16 @@ pub struct Views {
 
 #[derive(Default)]
 struct Counts {
-    topics: HashMap<i64, i64>,
+    /// Topic id → (views, of which opened from search results).
+    topics: HashMap<i64, (i64, i64)>,
     articles: HashMap<String, i64>,
 }
 
 impl Views {
     /// Counts a GET of `path` when it is a topic (`/t/{slug}/{id}`) or an article
-    /// (`/kb/{slug}`); anything else is ignored.
-    pub fn record(&self, path: &str) {
+    /// (`/kb/{slug}`); anything else is ignored. `from_search`: the visitor came from a
+    /// results page of this site's search.
+    pub fn record(&self, path: &str, from_search: bool) {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         if counts.topics.len() + counts.articles.len() >= MAX_KEYS {
             return;
@@ -35,7 +38,9 @@ impl Views {
         if let Some(rest) = path.strip_prefix("/t/") {
             let id = rest.rsplit('/').next().and_then(|s| s.parse::<i64>().ok());
             if let Some(id) = id.filter(|_| rest.contains('/')) {
-                *counts.topics.entry(id).or_default() += 1;
+                let entry = counts.topics.entry(id).or_default();
+                entry.0 += 1;
+                entry.1 += i64::from(from_search);
             }
         } else if let Some(slug) = path
             .strip_prefix("/kb/")
@@ -56,13 +61,11 @@ impl Views {
             return Ok(());
         }
         db.write_sync(|conn| {
-            for (id, n) in &counts.topics {
-                crate::db::forum::add_views(conn, *id, *n)?;
+            for (id, (n, from_search)) in &counts.topics {
+                crate::forum::add_views_in(conn, *id, *n, *from_search)?;
             }
             for (slug, n) in &counts.articles {
-                if let Some(a) = crate::db::kb::article_by_slug(conn, slug)? {
-                    crate::db::kb::add_views(conn, a.id, *n)?;
-                }
+                crate::kb::add_views_in(conn, slug, *n)?;
             }
             Ok(())
         })
@@ -100,10 +103,11 @@ mod tests {
             "/kb",
             "/latest",
         ] {
-            v.record(p);
+            v.record(p, false);
         }
+        v.record("/t/a-b/7", true);
         let c = v.take();
-        assert_eq!(c.topics.get(&7), Some(&2));
+        assert_eq!(c.topics.get(&7), Some(&(3, 1)));
         assert_eq!(c.articles.get("reset"), Some(&1));
         assert_eq!(c.topics.len() + c.articles.len(), 2);
     }

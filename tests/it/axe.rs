@@ -235,6 +235,10 @@ fn pages_pass_axe_in_light_and_dark() {
         ("/u/maya.support", 200, false),
         ("/u/member_a11y", 200, false),
         ("/no-such-page", 404, false),
+        ("/kb", 200, true),
+        ("/kb/domains-dns-ssl", 200, false),
+        ("/kb/point-your-domain-at-northwind", 200, true),
+        ("/kb/ssl-certificate-pending-validation", 200, true),
     ] {
         pages.add("anon", a, path, status, phone);
     }
@@ -246,6 +250,11 @@ fn pages_pass_axe_in_light_and_dark() {
         (solved_url.as_str(), 200, false),
         ("/u/member_a11y", 200, false),
         ("/admin/settings", 403, false),
+        (
+            "/new-topic?article=point-your-domain-at-northwind",
+            200,
+            false,
+        ),
     ] {
         pages.add("member", m, path, status, phone);
     }
@@ -268,6 +277,12 @@ fn pages_pass_axe_in_light_and_dark() {
         (own_url.as_str(), 200, false),
         (edit.as_str(), 200, false),
         (revisions.as_str(), 200, false),
+        ("/kb/point-your-domain-at-northwind", 200, false),
+        ("/kb/point-your-domain-at-northwind/edit", 200, false),
+        ("/kb/point-your-domain-at-northwind/history", 200, false),
+        ("/staff/kb", 200, false),
+        ("/staff/kb/candidates", 200, true),
+        ("/staff/kb/sections", 200, false),
     ] {
         pages.add("admin", adm, path, status, phone);
     }

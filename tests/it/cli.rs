@@ -156,3 +156,129 @@ fn recook_re_renders_every_post_from_its_markdown() {
     let page = server.client().get("/latest");
     assert!(!page.body.contains("stale"));
 }
+
+#[test]
+fn kb_import_writes_articles_from_files_once_and_export_round_trips() {
+    let db = TestDb::new();
+    assert_eq!(cli(&db, &["migrate"], "", &[]).0, 0);
+    let fx = crate::fixtures::Fixtures::new(&db);
+    fx.staff("kb_author");
+    let dir = db.dir.path().join("articles");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("sections.toml"),
+        "[[sections]]\nslug = \"email\"\nname = \"Email\"\ndescription = \"Mailboxes and delivery\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("spam.md"),
+        "+++\ntitle = \"Keep your mail out of spam\"\nslug = \"keep-mail-out-of-spam\"\nsection = \"email\"\ntags = [\"spam\", \"dkim\"]\nstatus = \"published\"\nsummary = \"Add SPF and DKIM.\"\n+++\nAdd the **SPF** and **DKIM** records from the mail settings.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("forward.md"),
+        "+++\ntitle = \"Forward mail to another address\"\nsection = \"email\"\n+++\nCreate a forwarder under Mail, Forwarders.\n",
+    )
+    .unwrap();
+    let dir_arg = dir.to_str().unwrap();
+    let (code, out, err) = cli(&db, &["kb", "import", dir_arg], "", &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("2 created, 0 updated, 0 unchanged"), "{out}");
+    assert!(out.contains("sections: 1 created"), "{out}");
+    let revisions = || db.number("SELECT COUNT(*) AS n FROM kb_revisions");
+    assert_eq!(revisions(), 2);
+
+    // The same files again: nothing new, not even for the file without a slug.
+    let (code, out, err) = cli(&db, &["kb", "import", dir_arg], "", &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("0 created, 0 updated, 2 unchanged"), "{out}");
+    assert!(out.contains("sections: 0 created, 0 updated"), "{out}");
+    assert_eq!(revisions(), 2);
+
+    // Export, then import what was exported: still nothing new.
+    let exported = db.dir.path().join("exported");
+    let (code, out, err) = cli(&db, &["kb", "export", exported.to_str().unwrap()], "", &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("wrote 2 article(s)"), "{out}");
+    let text = std::fs::read_to_string(exported.join("keep-mail-out-of-spam.md")).unwrap();
+    assert!(
+        text.starts_with("+++\n") && text.contains("section = \"email\""),
+        "{text}"
+    );
+    let (code, out, err) = cli(&db, &["kb", "import", exported.to_str().unwrap()], "", &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("2 unchanged"), "{out}");
+    assert_eq!(revisions(), 2);
+
+    // An edited file makes one new revision.
+    std::fs::write(
+        dir.join("forward.md"),
+        "+++\ntitle = \"Forward mail to another address\"\nsection = \"email\"\nstatus = \"published\"\n+++\nCreate a forwarder under Mail, Forwarders, and test it.\n",
+    )
+    .unwrap();
+    let (code, out, _) = cli(&db, &["kb", "import", dir_arg], "", &[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("0 created, 1 updated, 1 unchanged"), "{out}");
+    assert_eq!(revisions(), 3);
+
+    let server = Server::start(&db);
+    let page = server.client().get("/kb/forward-mail-to-another-address");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("and test it"));
+}
+
+#[test]
+fn kb_import_reports_broken_files_by_file_and_line_and_writes_nothing() {
+    let db = TestDb::new();
+    assert_eq!(cli(&db, &["migrate"], "", &[]).0, 0);
+    let fx = crate::fixtures::Fixtures::new(&db);
+    fx.staff("kb_author2");
+    fx.kb_section("email", "Email");
+    let dir = db.dir.path().join("articles");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("good.md"),
+        "+++\ntitle = \"A perfectly good article\"\nsection = \"email\"\n+++\nThis one would be fine on its own.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("broken.md"),
+        "+++\ntitle = \"Broken front matter\"\nsection = \"email\"\ntags = [\"x\"\n+++\nBody\n",
+    )
+    .unwrap();
+    let dir_arg = dir.to_str().unwrap();
+    let (code, out, err) = cli(&db, &["kb", "import", dir_arg], "", &[]);
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert!(err.contains("broken.md: line 4"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(db.number("SELECT COUNT(*) AS n FROM kb_articles"), 0);
+
+    // Values the knowledge base refuses are reported where they are written.
+    std::fs::write(
+        dir.join("broken.md"),
+        "+++\ntitle = \"Broken slug here\"\nslug = \"Not A Slug\"\nsection = \"nowhere\"\n+++\nBody text that is long enough.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("unknown.md"),
+        "+++\ntitle = \"In a section that is not there\"\nsection = \"nowhere\"\n+++\nBody text that is long enough.\n",
+    )
+    .unwrap();
+    let (code, _, err) = cli(&db, &["kb", "import", dir_arg], "", &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("broken.md: line 3: slug:"), "{err}");
+    assert!(
+        err.contains("unknown.md: line 3: section “nowhere” does not exist"),
+        "{err}"
+    );
+    assert_eq!(db.number("SELECT COUNT(*) AS n FROM kb_articles"), 0);
+    assert_eq!(
+        db.number("SELECT COUNT(*) AS n FROM events WHERE kind = 'kb.article_saved'"),
+        0
+    );
+
+    let (code, _, err) = cli(&db, &["kb", "import", "/no/such/dir"], "", &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("/no/such/dir"), "{err}");
+}

@@ -264,12 +264,18 @@ impl Fixtures {
 /// Waits (up to 5 s) until `done` holds: what another writer (a fixture, another node)
 /// changed reaches the server's derived state (page cache, search, notifications) within a
 /// poll of its event followers, not at once.
-pub fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+pub fn eventually(what: &str, done: impl FnMut() -> bool) {
+    eventually_within(5, what, done)
+}
+
+/// [`eventually`] with a longer wait, for state derived on a timer (page views are added to
+/// the database every 5 s).
+pub fn eventually_within(seconds: u64, what: &str, mut done: impl FnMut() -> bool) {
     let start = std::time::Instant::now();
     while !done() {
         assert!(
-            start.elapsed() < std::time::Duration::from_secs(5),
-            "not within 5 s: {what}"
+            start.elapsed() < std::time::Duration::from_secs(seconds),
+            "not within {seconds} s: {what}"
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }

@@ -1,7 +1,7 @@
 //! The knowledge base over HTTP: from a solved topic to a published article that customers
 //! find everywhere they look; votes; drafts that never leak; roles; bad input; revisions.
 
-use crate::fixtures::{Fixtures, assert_shows, assert_status, eventually};
+use crate::fixtures::{Fixtures, assert_shows, assert_status, eventually, eventually_within};
 use crate::support::{Server, TestDb, topic_url};
 
 fn json(body: &str) -> serde_json::Value {
@@ -244,6 +244,7 @@ fn members_get_403_on_every_editor_and_staff_route_and_staff_on_admin_ones() {
         format!("{path}/history"),
         "/staff/kb".to_string(),
         "/staff/kb/sections".to_string(),
+        "/staff/kb/candidates".to_string(),
     ];
     for p in &gets {
         assert_status(&member.get(p), 403, p);
@@ -253,7 +254,7 @@ fn members_get_403_on_every_editor_and_staff_route_and_staff_on_admin_ones() {
             &format!("{p} sends visitors to log in"),
         );
     }
-    let posts: [(String, Vec<(&str, &str)>); 6] = [
+    let posts: [(String, Vec<(&str, &str)>); 7] = [
         (
             "/staff/kb/new".into(),
             vec![
@@ -280,6 +281,7 @@ fn members_get_403_on_every_editor_and_staff_route_and_staff_on_admin_ones() {
             "/staff/kb/sections".into(),
             vec![("name", "Members corner")],
         ),
+        (format!("/t/{}/duplicate", t.topic_id), vec![("of", "1")]),
     ];
     for (p, fields) in &posts {
         assert_status(&member.post_with_token(p, fields), 403, p);
@@ -425,4 +427,422 @@ fn slugs_are_checked_renames_redirect_and_every_save_keeps_a_revision() {
         )),
         3
     );
+}
+
+/// The rows of the candidates table, as the topic titles in order.
+fn candidate_titles(page: &str) -> Vec<String> {
+    page.split("<tr class=\"candidate\">")
+        .skip(1)
+        .filter_map(|row| {
+            let start = row.find("\">")? + 2;
+            let end = row[start..].find("</a>")? + start;
+            Some(row[start..end].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_candidates_list_ranks_the_solved_problems_customers_reach_most_first() {
+    let db = TestDb::new();
+    let server = Server::start(&db);
+    let fx = Fixtures::new(&db);
+    let hosting = fx.category("hosting", "Hosting", false);
+    fx.kb_section("hosting-help", "Hosting help");
+    let asker = fx.member("asker_cand");
+    let agent = fx.staff("agent_cand");
+    let (quiet, _) = fx.solved_topic(
+        &asker,
+        &agent,
+        &hosting,
+        "Cron job output is not emailed",
+        "The cron job runs but I never get its output.",
+        "Set MAILTO at the top of the crontab.",
+    );
+    let (popular, _) = fx.solved_topic(
+        &asker,
+        &agent,
+        &hosting,
+        "Site shows 502 after every deploy",
+        "Every deploy ends in a 502 for a minute.",
+        "Raise the health check grace period to 60 seconds.",
+    );
+    let (searched, _) = fx.solved_topic(
+        &asker,
+        &agent,
+        &hosting,
+        "Disk full although files were deleted",
+        "The disk stays full after deleting logs.",
+        "Restart the process that holds the deleted log files open.",
+    );
+    let (answered, _) = fx.solved_topic(
+        &asker,
+        &agent,
+        &hosting,
+        "Node version is too old on deploy",
+        "My build needs Node 22.",
+        "Set engines.node in package.json.",
+    );
+    let unsolved = fx.topic(
+        &asker,
+        &hosting,
+        "Backups are slow at night",
+        "They take hours.",
+    );
+    let article = fx.kb_article(
+        &agent,
+        "hosting-help",
+        "Choose the Node version of your build",
+        "Set engines.node.",
+        "published",
+    );
+    let staff = agent.login(&server);
+    let r = staff.post_with_token(
+        &format!("/t/{}/kb-link", answered.topic_id),
+        &[("article", &article.slug)],
+    );
+    assert_status(&r, 303, "link the answered topic");
+
+    // Customers read the popular one often, and reach another from search results.
+    let anon = server.client();
+    for _ in 0..25 {
+        assert_status(
+            &anon.get(&topic_url(&popular.slug, popular.topic_id)),
+            200,
+            "popular topic",
+        );
+    }
+    let referer = format!("{}/search?q=disk+full", server.base);
+    for _ in 0..3 {
+        anon.get_with(
+            &topic_url(&searched.slug, searched.topic_id),
+            &[("Referer", &referer)],
+        );
+    }
+    eventually_within(12, "page views reach the database", || {
+        db.number(&format!(
+            "SELECT views AS n FROM topics WHERE id = {}",
+            popular.topic_id
+        )) == 25
+    });
+    eventually_within(12, "search clicks reach the database", || {
+        db.number(&format!(
+            "SELECT search_clicks AS n FROM topics WHERE id = {}",
+            searched.topic_id
+        )) == 3
+    });
+
+    let page = staff.get("/staff/kb/candidates");
+    assert_status(&page, 200, "candidates for staff");
+    let titles = candidate_titles(&page.body);
+    assert_eq!(
+        titles,
+        vec![
+            "Site shows 502 after every deploy".to_string(),
+            "Disk full although files were deleted".to_string(),
+            "Cron job output is not emailed".to_string(),
+        ],
+        "ranked by reach; the topic with an article and the unsolved one are left out"
+    );
+    let _ = (quiet, unsolved);
+    assert_shows(&page, "Turn into article");
+
+    // Roles: a member gets 403, a visitor is sent to log in.
+    let member = asker.login(&server);
+    assert_status(&member.get("/staff/kb/candidates"), 403, "member");
+    assert_status(&server.client().get("/staff/kb/candidates"), 303, "visitor");
+}
+
+#[test]
+fn a_topic_marked_duplicate_points_to_the_original_which_ranks_higher() {
+    let db = TestDb::new();
+    let server = Server::start(&db);
+    let fx = Fixtures::new(&db);
+    let mail = fx.category("mail", "Mail", false);
+    let asker = fx.member("asker_dup");
+    let agent = fx.staff("agent_dup");
+    let (original, _) = fx.solved_topic(
+        &asker,
+        &agent,
+        &mail,
+        "Mail to Gmail lands in spam",
+        "Every message to Gmail goes to spam.",
+        "Add the DKIM record from the mail settings.",
+    );
+    let (other, _) = fx.solved_topic(
+        &asker,
+        &agent,
+        &mail,
+        "Forwarder loses attachments",
+        "Attachments vanish when forwarded.",
+        "Switch the forwarder to keep the original message.",
+    );
+    // The other one is read more, so it leads until duplicates of the original come in.
+    let anon = server.client();
+    for _ in 0..20 {
+        anon.get(&topic_url(&other.slug, other.topic_id));
+    }
+    eventually_within(12, "views counted", || {
+        db.number(&format!(
+            "SELECT views AS n FROM topics WHERE id = {}",
+            other.topic_id
+        )) == 20
+    });
+    let again = fx.topic(
+        &asker,
+        &mail,
+        "Gmail puts our newsletters in spam",
+        "Same problem as everyone: spam folder.",
+    );
+    let staff = agent.login(&server);
+    let before = candidate_titles(&staff.get("/staff/kb/candidates").body);
+    assert_eq!(
+        before.first().map(String::as_str),
+        Some("Forwarder loses attachments")
+    );
+
+    let dup_path = format!("/t/{}/duplicate", again.topic_id);
+    let original_url = topic_url(&original.slug, original.topic_id);
+    let r = staff.post_with_token(&dup_path, &[("of", &original_url)]);
+    assert_status(&r, 303, "mark duplicate by address");
+    eventually(
+        "visitors of the duplicate are pointed at the original",
+        || {
+            anon.get(&topic_url(&again.slug, again.topic_id))
+                .body
+                .contains(&format!(
+                    "The same question is answered in: <a href=\"{original_url}\">"
+                ))
+        },
+    );
+    let after = candidate_titles(&staff.get("/staff/kb/candidates").body);
+    assert_eq!(
+        after.first().map(String::as_str),
+        Some("Mail to Gmail lands in spam"),
+        "a duplicate weighs more than a handful of views: {after:?}"
+    );
+
+    // Bad input: not a topic, itself, a topic that does not exist; members may not.
+    let r = staff.post_with_token(&dup_path, &[("of", "spam please")]);
+    assert_status(&r, 400, "not a topic reference");
+    let r = staff.post_with_token(&dup_path, &[("of", &again.topic_id.to_string())]);
+    assert_status(&r, 400, "itself");
+    let r = staff.post_with_token(&dup_path, &[("of", "#999999")]);
+    assert_status(&r, 400, "missing topic");
+    let member = asker.login(&server);
+    let r = member.post_with_token(&dup_path, &[("of", "")]);
+    assert_status(&r, 403, "member");
+    assert_status(
+        &server.client().post_form(&dup_path, &[("of", "")]),
+        403,
+        "visitor without a session",
+    );
+    // A circle is refused.
+    let r = staff.post_with_token(
+        &format!("/t/{}/duplicate", original.topic_id),
+        &[("of", &again.topic_id.to_string())],
+    );
+    assert_status(&r, 400, "circle");
+
+    // Removing the mark takes the pointer away.
+    let r = staff.post_with_token(&dup_path, &[("of", "")]);
+    assert_status(&r, 303, "unmark");
+    eventually("the pointer is gone", || {
+        !anon
+            .get(&topic_url(&again.slug, again.topic_id))
+            .body
+            .contains("The same question is")
+    });
+}
+
+#[test]
+fn articles_with_many_no_votes_or_no_review_need_attention() {
+    let db = TestDb::new();
+    let server = Server::start(&db);
+    let fx = Fixtures::new(&db);
+    fx.kb_section("dns", "DNS");
+    let agent = fx.staff("agent_att");
+    let unhelpful = fx.kb_article(
+        &agent,
+        "dns",
+        "Change your nameservers",
+        "Point the domain at our nameservers.",
+        "published",
+    );
+    let old = fx.kb_article(
+        &agent,
+        "dns",
+        "Add a CNAME record",
+        "Add it in the DNS panel.",
+        "published",
+    );
+    let fine = fx.kb_article(
+        &agent,
+        "dns",
+        "Add an MX record",
+        "Add it in the DNS panel.",
+        "published",
+    );
+    for _ in 0..5 {
+        let visitor = server.client();
+        let r = visitor.post_form(
+            &format!("/kb/{}/vote", unhelpful.slug),
+            &[("helpful", "no")],
+        );
+        assert_status(&r, 200, "a visitor's no");
+    }
+    server
+        .client()
+        .post_form(&format!("/kb/{}/vote", fine.slug), &[("helpful", "yes")]);
+    db.sql(&format!(
+        "UPDATE kb_articles SET updated_at = '2024-01-02 03:04:05' WHERE id = {}",
+        old.id
+    ));
+    let staff = agent.login(&server);
+    let page = staff.get("/staff/kb/candidates");
+    assert_status(&page, 200, "review page");
+    let attention = page.body.split("id=\"attention\"").nth(1).unwrap_or("");
+    assert!(attention.contains(&unhelpful.title), "{attention}");
+    assert!(attention.contains("Helpful for 0% of 5 answers"));
+    assert!(attention.contains("5 “not helpful” in 30 days"));
+    assert!(attention.contains(&old.title));
+    assert!(attention.contains("Not updated for"));
+    assert!(
+        !attention.contains(&fine.title),
+        "a helpful, fresh article is fine"
+    );
+
+    // The review interval is a site setting; nonsense is refused next to the field.
+    let admin = fx
+        .person("admin_att", townhall::accounts::Role::Admin)
+        .login(&server);
+    let r = crate::shell::save_settings(&admin, &[("kb_review_days", "3")]);
+    assert_status(&r, 422, "too short an interval");
+    assert!(r.body.contains("A whole number of days from 7 to 3650."));
+    assert!(
+        r.body
+            .contains("name=\"kb_review_days\" type=\"number\" value=\"3\""),
+        "kept as typed"
+    );
+    let r = crate::shell::save_settings(&admin, &[("kb_review_days", "36500")]);
+    assert_status(&r, 422, "too long an interval");
+    let r = crate::shell::save_settings(&admin, &[("kb_review_days", "5000")]);
+    assert_status(&r, 422, "above the limit");
+    let r = crate::shell::save_settings(&admin, &[("kb_review_days", "3650")]);
+    assert_status(&r, 303, "ten years");
+    eventually("the longer interval applies", || {
+        let page = staff.get("/staff/kb/candidates");
+        let attention = page
+            .body
+            .split("id=\"attention\"")
+            .nth(1)
+            .unwrap_or("")
+            .to_string();
+        attention.contains(&unhelpful.title) && !attention.contains(&old.title)
+    });
+}
+
+#[test]
+fn ask_the_community_from_an_article_starts_a_question_linking_it() {
+    let db = TestDb::new();
+    let server = Server::start(&db);
+    let fx = Fixtures::new(&db);
+    fx.kb_section("setup", "Setup");
+    let agent = fx.staff("agent_ask");
+    let a = fx.kb_article(
+        &agent,
+        "setup",
+        "Connect over SFTP",
+        "Use port 22 and your panel password.",
+        "published",
+    );
+    let draft = fx.kb_article(&agent, "setup", "Secret draft article", "Soon.", "draft");
+    let article = server.client().get(&format!("/kb/{}", a.slug));
+    assert_shows(&article, &format!("/new-topic?article={}", a.slug));
+    let member = fx.member("asker_ask").login(&server);
+    let form = member.get(&format!("/new-topic?article={}", a.slug));
+    assert_status(&form, 200, "new topic from an article");
+    assert_shows(
+        &form,
+        &format!(
+            "I read [Connect over SFTP](/kb/{}) and still need help:",
+            a.slug
+        ),
+    );
+    let form = member.get(&format!("/new-topic?article={}", draft.slug));
+    assert!(
+        !form.body.contains("Secret draft article"),
+        "a draft is not quoted"
+    );
+    let form = member.get("/new-topic?article=no-such-article");
+    assert_status(&form, 200, "an unknown article is ignored");
+}
+
+#[test]
+fn a_draft_from_a_long_topic_stays_within_the_article_size_limit() {
+    let db = TestDb::new();
+    let server = Server::start(&db);
+    let fx = Fixtures::new(&db);
+    let hosting = fx.category("hosting", "Hosting", false);
+    fx.kb_section("hosting-help", "Hosting help");
+    let asker = fx.member("asker_long");
+    let agent = fx.staff("agent_long");
+    let long = |word: &str, n: usize| format!("{word} ").repeat(n);
+    let (topic, _) = fx.solved_topic(
+        &asker,
+        &agent,
+        &hosting,
+        "Backups time out on a very large site",
+        "Our nightly backup never finishes.",
+        &long("answer", 5_000),
+    );
+    fx.reply(&agent, topic.topic_id, &long("first", 2_000));
+    fx.reply(&agent, topic.topic_id, &long("second", 5_000));
+    let staff = agent.login(&server);
+    let r = staff.post_with_token(&format!("/t/{}/to-article", topic.topic_id), &[]);
+    assert_status(&r, 303, "turn into article");
+    let edit = r.location().to_string();
+    let form = staff.get(&edit);
+    assert_shows(&form, "1 more staff reply in the topic did not fit here.");
+    assert_shows(&form, "first first");
+    // Within the limit, so the editor can save it as it comes.
+    let slug = edit.trim_start_matches("/kb/").trim_end_matches("/edit");
+    let raw = db.number(&format!(
+        "SELECT CAST(LENGTH(raw) AS BIGINT) AS n FROM kb_articles WHERE slug = '{slug}'"
+    ));
+    assert!(raw <= 64 * 1024, "{raw} bytes");
+}
+
+#[test]
+fn related_lists_under_a_topic_offer_matching_articles() {
+    let db = TestDb::new();
+    let server = Server::start(&db);
+    let fx = Fixtures::new(&db);
+    let mail = fx.category("mail", "Mail", false);
+    fx.kb_section("email-help", "Email help");
+    let agent = fx.staff("agent_rel");
+    let asker = fx.member("asker_rel");
+    let article = fx.kb_article(
+        &agent,
+        "email-help",
+        "Forwarders drop attachments over 25 MB",
+        "Large attachments are dropped by the forwarder: use a mailbox.",
+        "published",
+    );
+    let topic = fx.topic(
+        &asker,
+        &mail,
+        "Forwarders drop my attachments",
+        "Big files vanish when mail is forwarded.",
+    );
+    // Logged in, so that the page is rendered afresh (visitors' copies live 30 s).
+    let reader = asker.login(&server);
+    eventually_within(10, "the article is offered under the topic", || {
+        reader
+            .get(&topic_url(&topic.slug, topic.topic_id))
+            .body
+            .contains(&format!(
+                "<a href=\"/kb/{}\">Forwarders drop attachments over 25 MB</a> <span class=\"badge kb\">Knowledge base</span>",
+                article.slug
+            ))
+    });
 }
