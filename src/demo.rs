@@ -227,6 +227,15 @@ struct DemoKb {
     links: Vec<DemoLink>,
     #[serde(default)]
     feedback: Vec<DemoFeedback>,
+    /// Page views so far, so that "Most viewed" means something on first run.
+    #[serde(default)]
+    views: Vec<DemoViews>,
+}
+
+#[derive(Deserialize)]
+struct DemoViews {
+    article: String,
+    count: i64,
 }
 
 /// "Was this helpful?" answers of a few visitors, so staff pages show helpfulness and
@@ -300,6 +309,11 @@ fn load_kb(
             .get(&link.topic)
             .ok_or_else(|| AppError::Internal(format!("demo kb link: no topic {}", link.topic)))?;
         kb::link_topic_in(conn, editor, topic, article, at)?;
+    }
+    for v in &files.index.views {
+        kb::find_in(conn, &v.article)?
+            .ok_or_else(|| AppError::Internal(format!("demo views: no article {}", v.article)))?;
+        kb::add_views_in(conn, &v.article, v.count)?;
     }
     let mut visitor = 0;
     for f in &files.index.feedback {

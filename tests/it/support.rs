@@ -37,9 +37,10 @@ impl TestDb {
                     COUNTER.fetch_add(1, Ordering::SeqCst),
                     rand_suffix()
                 );
+                let template = pg_template(&server);
                 let mut admin = PgConnection::establish(&format!("{server}/postgres"))
                     .expect("connect to the PostgreSQL test server");
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
                     .execute(&mut admin)
                     .expect("create test database");
                 TestDb {
@@ -120,6 +121,80 @@ impl Drop for TestDb {
                 .execute(&mut admin);
         }
     }
+}
+
+/// A PostgreSQL database with every migration applied, which each test's database copies
+/// (`CREATE DATABASE … TEMPLATE`) instead of migrating afresh. Named after the migrations'
+/// contents, so a change to them makes a new one; kept between runs. Built under a temporary
+/// name and renamed when complete, so a run that dies half-way leaves nothing to reuse.
+fn pg_template(server: &str) -> String {
+    static TEMPLATE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            use std::hash::{Hash, Hasher};
+            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+            let mut files: Vec<PathBuf> = walk(&root);
+            files.sort();
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            for f in &files {
+                f.strip_prefix(&root).unwrap_or(f).hash(&mut hasher);
+                std::fs::read(f).expect("read migration").hash(&mut hasher);
+            }
+            let name = format!("townhall_template_{:016x}", hasher.finish());
+            let mut admin = PgConnection::establish(&format!("{server}/postgres"))
+                .expect("connect to the PostgreSQL test server");
+            #[derive(diesel::QueryableByName)]
+            struct Found {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            let exists = diesel::sql_query(format!(
+                "SELECT COUNT(*) AS n FROM pg_database WHERE datname = '{name}'"
+            ))
+            .get_result::<Found>(&mut admin)
+            .expect("look for the template")
+            .n > 0;
+            if !exists {
+                let building = format!("{name}_{}", std::process::id());
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {building}"))
+                    .execute(&mut admin)
+                    .expect("drop a stale template");
+                diesel::sql_query(format!("CREATE DATABASE {building}"))
+                    .execute(&mut admin)
+                    .expect("create the template");
+                let status = Command::new(BIN)
+                    .arg("migrate")
+                    .env("TOWNHALL_DATABASE_URL", format!("{server}/{building}"))
+                    .env("TOWNHALL_LOG", "warn")
+                    .stdout(Stdio::null())
+                    .status()
+                    .expect("run townhall migrate");
+                assert!(status.success(), "migrating the template failed");
+                let renamed =
+                    diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
+                        .execute(&mut admin);
+                if renamed.is_err() {
+                    // Another run finished the same template first.
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {building}"))
+                        .execute(&mut admin);
+                }
+            }
+            name
+        })
+        .clone()
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read migrations").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
 
 fn rand_suffix() -> u32 {
