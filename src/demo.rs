@@ -311,9 +311,12 @@ fn load_kb(
         kb::link_topic_in(conn, editor, topic, article, at)?;
     }
     for v in &files.index.views {
-        kb::find_in(conn, &v.article)?
-            .ok_or_else(|| AppError::Internal(format!("demo views: no article {}", v.article)))?;
-        kb::add_views_in(conn, &v.article, v.count)?;
+        if !kb::add_views_in(conn, &v.article, v.count)? {
+            return Err(AppError::Internal(format!(
+                "demo views: no article {}",
+                v.article
+            )));
+        }
     }
     let mut visitor = 0;
     for f in &files.index.feedback {

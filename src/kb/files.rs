@@ -265,19 +265,19 @@ pub fn import_in(
     for (position, s) in sections.iter().enumerate() {
         let current = existing.get(&s.slug);
         let position = position as i32;
-        if current.is_some_and(|c| {
-            c.name == s.name.split_whitespace().collect::<Vec<_>>().join(" ")
-                && c.description == s.description.trim()
-                && c.position == position
-        }) {
-            continue;
-        }
         let input = super::SectionInput {
             name: s.name.clone(),
             slug: s.slug.clone(),
             description: s.description.clone(),
             position: position.to_string(),
         };
+        // Unchanged sections are left alone (no event), compared as they would be stored.
+        let (name, description) = input.normalized();
+        if current.is_some_and(|c| {
+            c.name == name && c.description == description && c.position == position
+        }) {
+            continue;
+        }
         let actor = editor.map(|e| e.id);
         match super::save_section_in(conn, actor, current.map(|c| c.id), &input, at)? {
             Ok(_) if current.is_some() => report.sections_updated += 1,

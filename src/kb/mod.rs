@@ -679,6 +679,17 @@ pub struct SectionInput {
     pub position: String,
 }
 
+impl SectionInput {
+    /// The name and description as stored: runs of whitespace in the name made one space,
+    /// the description trimmed.
+    pub fn normalized(&self) -> (String, String) {
+        (
+            self.name.split_whitespace().collect::<Vec<_>>().join(" "),
+            self.description.trim().to_string(),
+        )
+    }
+}
+
 /// Creates (`id` None) or updates a section; administrators only.
 pub fn save_section(
     db: &Db,
@@ -703,7 +714,7 @@ pub fn save_section_in(
     at: NaiveDateTime,
 ) -> Result<Result<i64, FieldErrors>, AppError> {
     let mut errors = FieldErrors::default();
-    let name = input.name.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (name, description) = input.normalized();
     if name.is_empty() || name.chars().count() > 60 {
         errors.add("name", "Give the section a name (at most 60 characters).");
     }
@@ -727,7 +738,6 @@ pub fn save_section_in(
             "An article or another section already uses this address.",
         );
     }
-    let description = input.description.trim().to_string();
     if description.chars().count() > 300 {
         errors.add("description", "Keep the description under 300 characters.");
     }
@@ -914,12 +924,14 @@ pub fn linked_from_question(
         .map(|a| (a.slug, a.title)))
 }
 
-/// Adds page views counted by the view counter to the article at `slug` (if it exists).
-pub fn add_views_in(conn: &mut DbConn, slug: &str, views: i64) -> Result<(), AppError> {
-    if let Some(a) = q::article_by_slug(conn, slug)? {
-        q::add_views(conn, a.id, views)?;
-    }
-    Ok(())
+/// Adds page views counted by the view counter to the article at `slug`; false when there
+/// is no such article.
+pub fn add_views_in(conn: &mut DbConn, slug: &str, views: i64) -> Result<bool, AppError> {
+    let Some(a) = q::article_by_slug(conn, slug)? else {
+        return Ok(false);
+    };
+    q::add_views(conn, a.id, views)?;
+    Ok(true)
 }
 
 /// The article at `slug`, whatever its status (inside a caller's transaction).

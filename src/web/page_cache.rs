@@ -177,7 +177,9 @@ pub async fn anonymous_pages(
         return Ok(res.map_into_left_body());
     }
     if req.method() == Method::GET {
-        state.views.record(req.path(), came_from_search(&req));
+        // Only topic views count visits from search: no URL parsing for other pages.
+        let from_search = req.path().starts_with("/t/") && came_from_search(&req);
+        state.views.record(req.path(), from_search);
     }
     let candidate = req.method() == Method::GET
         && req.cookie(SESSION_COOKIE).is_none()
