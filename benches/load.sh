@@ -14,7 +14,7 @@
 #   DURATION=10            seconds per wrk run
 #   CONNECTIONS="1 64"     connection counts for the read tests and login
 #   WRITE_CONNECTIONS=8    connections for the reply test
-#   BENCH_USERS=20000 BENCH_TOPICS=100000 BENCH_POSTS=1000000 BENCH_KB=5000 BENCH_SEED=42
+#   BENCH_USERS=20000 BENCH_TOPICS=100000 BENCH_POSTS=1000000 BENCH_KB=5000 BENCH_INCIDENTS=500 BENCH_SEED=42
 #   BENCH_PAGE=1000        which category page to read through the keyset cursor
 #   BENCH_PORT=18080       where the server listens (127.0.0.1 only)
 #   ACCEPT_ENCODING=gzip   sent with every read request, as browsers do ("" for none)
@@ -34,6 +34,7 @@ BENCH_USERS=${BENCH_USERS:-20000}
 BENCH_TOPICS=${BENCH_TOPICS:-100000}
 BENCH_POSTS=${BENCH_POSTS:-1000000}
 BENCH_KB=${BENCH_KB:-5000}
+BENCH_INCIDENTS=${BENCH_INCIDENTS:-500}
 BENCH_SEED=${BENCH_SEED:-42}
 BENCH_PAGE=${BENCH_PAGE:-1000}
 PORT=${BENCH_PORT:-18080}
@@ -44,7 +45,7 @@ PASSWORD=bench-password
 STAFF_USER=bench33 # every 33rd generated user is staff (see src/benchseed.rs)
 MEMBER_USER=bench1
 
-DEFAULT_DB="sqlite://bench-data/bench-u${BENCH_USERS}-t${BENCH_TOPICS}-p${BENCH_POSTS}-k${BENCH_KB}-s${BENCH_SEED}.db"
+DEFAULT_DB="sqlite://bench-data/bench-u${BENCH_USERS}-t${BENCH_TOPICS}-p${BENCH_POSTS}-k${BENCH_KB}-i${BENCH_INCIDENTS}-s${BENCH_SEED}.db"
 DB_URL=${1:-${TOWNHALL_DATABASE_URL:-$DEFAULT_DB}}
 BASE=http://127.0.0.1:$PORT
 
@@ -124,9 +125,9 @@ cli_retry() {
 cli_retry migrate >/dev/null
 USERS_NOW=$(sql "SELECT COUNT(*) FROM users")
 if [ "$USERS_NOW" = 0 ]; then
-    log "seeding: $BENCH_USERS users, $BENCH_TOPICS topics, $BENCH_POSTS posts, $BENCH_KB articles (seed $BENCH_SEED)"
+    log "seeding: $BENCH_USERS users, $BENCH_TOPICS topics, $BENCH_POSTS posts, $BENCH_KB articles, $BENCH_INCIDENTS incidents (seed $BENCH_SEED)"
     "$BIN" seed-bench --users "$BENCH_USERS" --topics "$BENCH_TOPICS" \
-        --posts "$BENCH_POSTS" --kb "$BENCH_KB" --seed "$BENCH_SEED" | tee "$SCRATCH/seed-$KEY.log" >&2 || true
+        --posts "$BENCH_POSTS" --kb "$BENCH_KB" --incidents "$BENCH_INCIDENTS" --seed "$BENCH_SEED" | tee "$SCRATCH/seed-$KEY.log" >&2 || true
     grep -q '^seed-bench done' "$SCRATCH/seed-$KEY.log" || die "seed-bench failed; see $SCRATCH/seed-$KEY.log"
     rm -rf "$DATA_DIR" # a new database needs a new search index
 fi
@@ -394,6 +395,13 @@ if [ -n "$ARTICLE" ]; then
     done
     read_test "staff: /staff/kb/candidates" /staff/kb/candidates "townhall_session=$STAFF_SESSION"
 fi
+if [ "$(sql "SELECT COUNT(*) FROM status_components" 2>/dev/null || echo 0)" -gt 0 ]; then
+    # Read from the per-node status snapshot: no query per request (cached pages or not).
+    read_test "/api/v2/summary.json" /api/v2/summary.json
+    read_test "/status" /status
+    read_test "/status, logged in (snapshot, uncached)" /status "townhall_session=$MEMBER_SESSION"
+    read_test "/status/history" /status/history
+fi
 READ_HWM=$(vm VmHWM)
 
 for c in $CONNECTIONS; do
@@ -433,6 +441,7 @@ RAM=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
     echo "- start-up (exec to /healthz 200): $STARTUP_MS ms"
     echo "- peak RSS (VmHWM): $READ_HWM MiB after the read tests, $END_HWM MiB at the end (RSS now $END_RSS MiB)"
     echo "- knowledge base: $(sql "SELECT COUNT(*) FROM kb_articles" 2>/dev/null || echo 0) articles; vote test: $VOTES_STORED votes stored"
+    echo "- status page: $(sql "SELECT COUNT(*) FROM status_components" 2>/dev/null || echo 0) components, $(sql "SELECT COUNT(*) FROM status_incidents" 2>/dev/null || echo 0) incidents and maintenances"
     echo "- reply test: $(( POSTS_AFTER - POSTS_BEFORE )) replies stored; 'database is locked' in the server log: $LOCKED; ERROR lines in the log: $SERVER_ERRORS"
     echo
     echo "| endpoint | conns | req/s | p50 | p99 | errors | vs static |"

@@ -105,6 +105,7 @@ fn page_data_benches(c: &mut Criterion) {
             topics: 200,
             posts: 3_000,
             kb: 0,
+            incidents: 0,
             seed: 42,
             quiet: true,
         },

@@ -55,6 +55,8 @@ pub struct Options {
     pub posts: u64,
     /// Knowledge-base articles, each built from a solved topic (as staff would) and linked to it.
     pub kb: u32,
+    /// Status-page incidents over the last year (with 20 components in 4 groups).
+    pub incidents: u32,
     pub seed: u64,
     /// No progress lines (tests and benches).
     pub quiet: bool,
@@ -86,6 +88,8 @@ pub struct Report {
     pub biggest_category: (String, u64),
     /// (id, replies, path) of the longest topic.
     pub longest_topic: (i64, u64, String),
+    /// Status-page incidents and maintenances written.
+    pub incidents: u64,
     /// Knowledge-base articles written (published and drafts) and their votes.
     pub articles: u64,
     pub article_votes: u64,
@@ -1200,6 +1204,7 @@ impl Generator<'_> {
                     staff,
                     mentions: Vec::new(),
                     quotes: Vec::new(),
+                    incident_id: None,
                 };
                 self.event(&created, Some(post_id), Some(user), at);
                 let candidate = (post_id, user, at);
@@ -1702,6 +1707,23 @@ pub fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
             kb_started.elapsed().as_secs_f64()
         ));
     }
+    if opts.incidents > 0 {
+        let status_started = Instant::now();
+        let staff = people
+            .staff
+            .iter()
+            .copied()
+            .filter(|id| *id != people.first_id);
+        let staff_id = staff.min().unwrap_or(people.first_id);
+        let updates = write_status(db, opts, staff_id, end, &mut generator.rng)?;
+        report.incidents = opts.incidents as u64;
+        say(format!(
+            "status: {} incidents ({} updates) over the last year in {:.1} s",
+            thousands(opts.incidents as u64),
+            thousands(updates),
+            status_started.elapsed().as_secs_f64()
+        ));
+    }
     report.seconds = started.elapsed().as_secs_f64();
     if report.posts != opts.posts {
         bail!(
@@ -1714,6 +1736,213 @@ pub fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
         print_report(&report, opts);
     }
     Ok(report)
+}
+
+/// Status-page groups of the generated community, five components each.
+const STATUS_GROUPS: [(&str, [&str; 5]); 4] = [
+    (
+        "Platform",
+        ["API", "Web app", "Webhooks", "Search", "Background jobs"],
+    ),
+    (
+        "Hosting",
+        [
+            "Web hosting",
+            "Databases",
+            "Object storage",
+            "CDN",
+            "SSL certificates",
+        ],
+    ),
+    (
+        "Email",
+        [
+            "Inbound mail",
+            "Outbound mail",
+            "Webmail",
+            "Spam filtering",
+            "Forwarding",
+        ],
+    ),
+    (
+        "Account",
+        [
+            "Console",
+            "Billing",
+            "Sign-in and SSO",
+            "Deploys",
+            "Support portal",
+        ],
+    ),
+];
+const INCIDENT_NAMES: [&str; 8] = [
+    "Elevated error rates",
+    "Degraded performance",
+    "Delayed processing",
+    "Connectivity issues",
+    "Partial outage",
+    "Increased latency",
+    "Failed requests for some customers",
+    "Service disruption",
+];
+
+/// One generated incident: (minutes ago, a maintenance?, its name, the components it sets,
+/// the minutes between its updates).
+type IncidentPlan = (i64, bool, usize, Vec<(i64, String)>, Vec<i64>);
+
+/// `--incidents N`: a status page of 20 components in 4 groups and N incidents spread over
+/// the last year (one in ten a completed maintenance), each with 2 to 4 updates that set and
+/// restore components, written through the status domain with their times, so that the
+/// 90-day bars, the history and the JSON API have real history to show. Returns updates.
+fn write_status(
+    db: &Db,
+    opts: &Options,
+    staff_id: i64,
+    end: NaiveDateTime,
+    rng: &mut StdRng,
+) -> anyhow::Result<u64> {
+    use crate::status::{self, By, ComponentInput, OpenIncident, UpdateIncident};
+    let by = By {
+        user_id: Some(staff_id),
+        token_id: None,
+    };
+    let mut updates = 0u64;
+    crate::events::seeding(Seed::Bench, || -> anyhow::Result<()> {
+        let components: Vec<i64> = db.write_sync(|conn| {
+            let mut ids = Vec::new();
+            let start = (end - chrono::TimeDelta::days(400))
+                .format("%Y-%m-%d")
+                .to_string();
+            for (g, (group, names)) in STATUS_GROUPS.iter().enumerate() {
+                let input = ComponentInput {
+                    name: group.to_string(),
+                    is_group: Some("on".into()),
+                    position: g.to_string(),
+                    start_date: start.clone(),
+                    ..Default::default()
+                };
+                let group_id = status::save_component_in(conn, Some(staff_id), None, &input)?
+                    .map_err(|e| AppError::Internal(format!("bench status group: {e:?}")))?;
+                for (c, name) in names.iter().enumerate() {
+                    let input = ComponentInput {
+                        name: name.to_string(),
+                        group: group_id.to_string(),
+                        position: c.to_string(),
+                        start_date: start.clone(),
+                        ..Default::default()
+                    };
+                    ids.push(
+                        status::save_component_in(conn, Some(staff_id), None, &input)?.map_err(
+                            |e| AppError::Internal(format!("bench status component: {e:?}")),
+                        )?,
+                    );
+                }
+            }
+            Ok(ids)
+        })?;
+        // Oldest first, so that each component's history is written in time order.
+        let mut starts: Vec<i64> = (0..opts.incidents)
+            .map(|_| rng.gen_range(60..365 * 24 * 60i64))
+            .collect();
+        starts.sort_unstable_by(|a, b| b.cmp(a));
+        let statuses = ["degraded_performance", "partial_outage", "major_outage"];
+        for chunk in starts.chunks(50) {
+            let plans: Vec<IncidentPlan> = chunk
+                .iter()
+                .map(|minutes_ago| {
+                    let maintenance = rng.gen_range(0..10) == 0;
+                    let name = rng.gen_range(0..INCIDENT_NAMES.len());
+                    let n = rng.gen_range(1..4usize);
+                    let set: Vec<(i64, String)> = (0..n)
+                        .map(|_| {
+                            let c = components[rng.gen_range(0..components.len())];
+                            (c, statuses[rng.gen_range(0..statuses.len())].to_string())
+                        })
+                        .collect();
+                    let steps: Vec<i64> = (0..rng.gen_range(1..4))
+                        .map(|_| rng.gen_range(5..90))
+                        .collect();
+                    (*minutes_ago, maintenance, name, set, steps)
+                })
+                .collect();
+            db.write_sync(|conn| {
+                for (minutes_ago, maintenance, name, set, steps) in &plans {
+                    let at = end - chrono::TimeDelta::minutes(*minutes_ago);
+                    if *maintenance {
+                        let until = at + chrono::TimeDelta::hours(2);
+                        let input = OpenIncident {
+                            name: format!(
+                                "Planned maintenance: {}",
+                                INCIDENT_NAMES[*name].to_lowercase()
+                            ),
+                            status: "completed".into(),
+                            body: "Completed as planned.".into(),
+                            component_ids: set.iter().map(|(c, _)| *c).collect(),
+                            scheduled_for: Some(at),
+                            scheduled_until: Some(until),
+                            ..Default::default()
+                        };
+                        status::open_in(conn, by, &input, "<p>Completed as planned.</p>", until)?
+                            .map_err(|e| AppError::Internal(format!("bench maintenance: {e:?}")))?;
+                        updates += 1;
+                        continue;
+                    }
+                    let input = OpenIncident {
+                        name: INCIDENT_NAMES[*name].to_string(),
+                        status: "investigating".into(),
+                        body: "We are investigating reports of problems.".into(),
+                        components: set.clone(),
+                        ..Default::default()
+                    };
+                    let w = status::open_in(
+                        conn,
+                        by,
+                        &input,
+                        "<p>We are investigating reports of problems.</p>",
+                        at,
+                    )?
+                    .map_err(|e| AppError::Internal(format!("bench incident: {e:?}")))?;
+                    updates += 1;
+                    let mut t = at;
+                    let labels = ["identified", "monitoring"];
+                    for (i, step) in steps.iter().enumerate() {
+                        t += chrono::TimeDelta::minutes(*step);
+                        let last = i + 1 == steps.len();
+                        let input = UpdateIncident {
+                            status: if last {
+                                "resolved".into()
+                            } else {
+                                labels[i.min(1)].into()
+                            },
+                            body: if last {
+                                "This incident has been resolved.".into()
+                            } else {
+                                "A fix is being rolled out.".into()
+                            },
+                            ..Default::default()
+                        };
+                        let cooked = if last {
+                            "<p>This incident has been resolved.</p>"
+                        } else {
+                            "<p>A fix is being rolled out.</p>"
+                        };
+                        status::update_in(conn, by, w.incident_id, &input, cooked, t)?
+                            .map_err(|e| AppError::Internal(format!("bench update: {e:?}")))?;
+                        updates += 1;
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        // The generated incidents are history: nobody is notified of them.
+        db.write_sync(|conn| {
+            let last = max_id(conn, "events")?;
+            db::notifications::set_cursor(conn, "notifications", last)?;
+            Ok(())
+        })?;
+        Ok(())
+    })?;
+    Ok(updates)
 }
 
 /// Knowledge-base sections of the generated community.
@@ -1977,6 +2206,7 @@ mod tests {
             topics: 40,
             posts: 1_500,
             kb: 5,
+            incidents: 20,
             seed: 3,
             quiet: true,
         };
@@ -2025,6 +2255,13 @@ mod tests {
             count("SELECT MAX(id) AS n FROM events")
         );
         assert_eq!(report.articles, 5);
+        assert_eq!(count("SELECT COUNT(*) AS n FROM status_incidents"), 20);
+        assert_eq!(count("SELECT COUNT(*) AS n FROM status_components"), 24);
+        assert_eq!(
+            count("SELECT COUNT(*) AS n FROM status_incidents WHERE resolved_at IS NULL"),
+            0,
+            "every generated incident is over"
+        );
         assert_eq!(count("SELECT COUNT(*) AS n FROM kb_articles"), 5);
         assert_eq!(count("SELECT COUNT(*) AS n FROM kb_article_topics"), 5);
         assert_eq!(

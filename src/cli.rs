@@ -52,9 +52,12 @@ enum Command {
         /// All posts, first posts included.
         #[arg(long, default_value_t = 1_000_000)]
         posts: u64,
-        /// Knowledge-base articles (not supported yet: skipped).
+        /// Knowledge-base articles, made from solved topics.
         #[arg(long, default_value_t = 0)]
         kb: u32,
+        /// Status-page incidents over the last year (and 20 components).
+        #[arg(long, default_value_t = 0)]
+        incidents: u32,
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
@@ -88,6 +91,14 @@ enum AdminCommand {
         email: String,
         #[arg(long, value_enum, default_value = "member")]
         role: RoleArg,
+    },
+    /// Create an API token for a script and print it (once: only its hash is kept).
+    CreateToken {
+        #[arg(long)]
+        name: String,
+        /// What it may do (repeat for several): status.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
     },
 }
 
@@ -170,6 +181,8 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             })?;
             let snapshot = Snapshot::new(settings::load(&db)?);
             let pages = std::sync::Arc::new(web::page_cache::PageCache::default());
+            let status = crate::status::snapshot::Snapshot::load(&db)?;
+            status.spawn_refresh(db.clone())?;
             // This node's subscribers of the event log, in order (src/followers.rs).
             crate::followers::spawn(
                 db.clone(),
@@ -177,6 +190,10 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     Box::new(settings::SnapshotSubscriber {
                         db: db.clone(),
                         snapshot: snapshot.clone(),
+                    }),
+                    Box::new(crate::status::snapshot::SnapshotSubscriber {
+                        db: db.clone(),
+                        snapshot: status.clone(),
                     }),
                     Box::new(pages.clone()),
                 ],
@@ -197,6 +214,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 deflection: Default::default(),
                 pages,
                 views,
+                status,
             };
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
             actix_web::rt::System::new().block_on(web::serve(state))?;
@@ -234,6 +252,26 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         user.role.as_str(),
                         user.id
                     );
+                    Ok(())
+                }
+                Err(errors) => {
+                    let lines: Vec<String> =
+                        errors.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+                    anyhow::bail!("{}", lines.join("; "))
+                }
+            }
+        }
+        Command::Admin {
+            command: AdminCommand::CreateToken { name, scopes },
+        } => {
+            let db = open_db(&config)?;
+            match accounts::api_tokens::create(&db, &name, &scopes, None)? {
+                Ok((id, token)) => {
+                    eprintln!(
+                        "created token {id} “{}”; it is shown only this once:",
+                        name.trim()
+                    );
+                    println!("{token}");
                     Ok(())
                 }
                 Err(errors) => {
@@ -294,6 +332,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             topics,
             posts,
             kb,
+            incidents,
             seed,
         } => {
             let db = open_db(&config)?;
@@ -302,6 +341,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 topics,
                 posts,
                 kb,
+                incidents,
                 seed,
                 quiet: false,
             };

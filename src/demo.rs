@@ -107,6 +107,10 @@ pub fn seed_if_empty(db: &Db, themes: &[&str]) -> anyhow::Result<bool> {
     let forum: DemoForum = toml::from_str(std::str::from_utf8(&forum_file.data)?)
         .map_err(|e| anyhow::anyhow!("content/demo/forum.toml: {e}"))?;
     let kb = read_kb()?;
+    let status_file = DemoFiles::get("status.toml")
+        .ok_or_else(|| anyhow::anyhow!("content/demo/status.toml is missing"))?;
+    let status: DemoStatus = toml::from_str(std::str::from_utf8(&status_file.data)?)
+        .map_err(|e| anyhow::anyhow!("content/demo/status.toml: {e}"))?;
     let seeded = events::seeding(Seed::Demo, || {
         db.write_sync(|conn| {
             if db::users::count(conn)? > 0 || !db::settings::load_all(conn)?.is_empty() {
@@ -128,6 +132,7 @@ pub fn seed_if_empty(db: &Db, themes: &[&str]) -> anyhow::Result<bool> {
             }
             let topics = load_forum(conn, &forum, &ids)?;
             load_kb(conn, &kb, &ids, &topics)?;
+            load_status(conn, &status, &ids, &topics)?;
             Ok::<_, AppError>(true)
         })
     })?;
@@ -334,6 +339,192 @@ fn load_kb(
                 .map(String::as_str);
             kb::vote_in(conn, &voter, article, helpful, comment, at)?;
         }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct DemoStatus {
+    groups: Vec<DemoGroup>,
+    #[serde(default)]
+    incidents: Vec<DemoIncident>,
+    #[serde(default)]
+    maintenance: Vec<DemoMaintenance>,
+}
+
+#[derive(Deserialize)]
+struct DemoGroup {
+    name: String,
+    #[serde(default)]
+    description: String,
+    started_days_ago: i64,
+    components: Vec<DemoComponent>,
+}
+
+#[derive(Deserialize)]
+struct DemoComponent {
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Deserialize)]
+struct DemoIncident {
+    name: String,
+    days_ago: i64,
+    /// UTC, "HH:MM".
+    at: String,
+    /// Titles of demo topics that reported it.
+    #[serde(default)]
+    reports: Vec<String>,
+    updates: Vec<DemoUpdate>,
+}
+
+#[derive(Deserialize)]
+struct DemoUpdate {
+    minutes: i64,
+    status: String,
+    body: String,
+    /// Component name → status.
+    #[serde(default)]
+    components: HashMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct DemoMaintenance {
+    name: String,
+    /// Negative: in the future.
+    days_ago: i64,
+    at: String,
+    hours: i64,
+    components: Vec<String>,
+    body: String,
+}
+
+/// Writes the demo status page through the status domain, as staff would have, at the
+/// times the file gives (the incidents' updates, component history and topic replies all
+/// carry those times, so the 90-day bars show them).
+fn load_status(
+    conn: &mut db::DbConn,
+    demo: &DemoStatus,
+    users: &HashMap<String, Actor>,
+    topics: &HashMap<String, i64>,
+) -> Result<(), AppError> {
+    use crate::status::{self, By, ComponentInput, OpenIncident, UpdateIncident};
+    let staff = users
+        .iter()
+        .filter(|(_, a)| a.role.is_staff())
+        .find(|(name, _)| name.as_str() == "devon_ops")
+        .map(|(_, a)| *a)
+        .ok_or_else(|| AppError::Internal("demo status: no staff member devon_ops".into()))?;
+    let by = By {
+        user_id: Some(staff.id),
+        token_id: None,
+    };
+    let today = db::now().date();
+    let at = |days_ago: i64, hhmm: &str| -> Result<chrono::NaiveDateTime, AppError> {
+        let time = chrono::NaiveTime::parse_from_str(hhmm, "%H:%M")
+            .map_err(|_| AppError::Internal(format!("demo status: bad time {hhmm}")))?;
+        Ok((today - chrono::TimeDelta::days(days_ago)).and_time(time))
+    };
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    for (g, group) in demo.groups.iter().enumerate() {
+        let start = (today - chrono::TimeDelta::days(group.started_days_ago))
+            .format("%Y-%m-%d")
+            .to_string();
+        let input = ComponentInput {
+            name: group.name.clone(),
+            description: group.description.clone(),
+            is_group: Some("on".into()),
+            position: g.to_string(),
+            start_date: start.clone(),
+            ..Default::default()
+        };
+        let group_id = status::save_component_in(conn, Some(staff.id), None, &input)?
+            .map_err(|e| invalid(&group.name, e))?;
+        for (c, component) in group.components.iter().enumerate() {
+            let input = ComponentInput {
+                name: component.name.clone(),
+                description: component.description.clone(),
+                group: group_id.to_string(),
+                position: c.to_string(),
+                start_date: start.clone(),
+                ..Default::default()
+            };
+            let id = status::save_component_in(conn, Some(staff.id), None, &input)?
+                .map_err(|e| invalid(&component.name, e))?;
+            ids.insert(component.name.clone(), id);
+        }
+    }
+    let component = |name: &str| {
+        ids.get(name)
+            .copied()
+            .ok_or_else(|| AppError::Internal(format!("demo status: no component {name}")))
+    };
+    let changes = |map: &HashMap<String, String>| -> Result<Vec<(i64, String)>, AppError> {
+        let mut v = Vec::new();
+        for (name, s) in map {
+            v.push((component(name)?, s.clone()));
+        }
+        v.sort();
+        Ok(v)
+    };
+    for incident in &demo.incidents {
+        let start = at(incident.days_ago, &incident.at)?;
+        let (first, rest) = incident.updates.split_first().ok_or_else(|| {
+            AppError::Internal(format!("demo incident {}: no updates", incident.name))
+        })?;
+        let input = OpenIncident {
+            name: incident.name.clone(),
+            status: first.status.clone(),
+            body: first.body.clone(),
+            components: changes(&first.components)?,
+            ..Default::default()
+        };
+        let cooked = crate::markdown::cook(first.body.trim(), &|_| false).html;
+        let written = status::open_in(conn, by, &input, &cooked, start)?
+            .map_err(|e| invalid(&incident.name, e))?;
+        for title in &incident.reports {
+            let topic = *topics
+                .get(title)
+                .ok_or_else(|| AppError::Internal(format!("demo status: no topic {title}")))?;
+            status::link_topic_in(conn, staff.id, written.incident_id, topic, start)?;
+        }
+        for u in rest {
+            let input = UpdateIncident {
+                status: u.status.clone(),
+                body: u.body.clone(),
+                components: changes(&u.components)?,
+                ..Default::default()
+            };
+            let cooked = crate::markdown::cook(u.body.trim(), &|_| false).html;
+            let when = start + chrono::TimeDelta::minutes(u.minutes);
+            status::update_in(conn, by, written.incident_id, &input, &cooked, when)?
+                .map_err(|e| invalid(&incident.name, e))?;
+        }
+    }
+    for m in &demo.maintenance {
+        let from = at(m.days_ago, &m.at)?;
+        let until = from + chrono::TimeDelta::hours(m.hours);
+        let past = m.days_ago > 0;
+        let input = OpenIncident {
+            name: m.name.clone(),
+            status: if past { "completed" } else { "scheduled" }.into(),
+            body: m.body.clone(),
+            component_ids: m
+                .components
+                .iter()
+                .map(|c| component(c))
+                .collect::<Result<_, _>>()?,
+            scheduled_for: Some(from),
+            scheduled_until: Some(until),
+            ..Default::default()
+        };
+        let cooked = crate::markdown::cook(m.body.trim(), &|_| false).html;
+        // A past window is recorded as completed when it ended; an upcoming one is scheduled
+        // now (it starts and ends by itself).
+        let written_at = if past { until } else { db::now() };
+        status::open_in(conn, by, &input, &cooked, written_at)?.map_err(|e| invalid(&m.name, e))?;
     }
     Ok(())
 }

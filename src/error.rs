@@ -8,10 +8,23 @@ use actix_web::{HttpResponse, ResponseError};
 pub enum AppError {
     #[error("Page not found.")]
     NotFound,
+    /// Not found, saying what was missing (JSON API callers read the message).
+    #[error("{0}")]
+    Missing(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A JSON API call without valid credentials (a missing, unknown or revoked token).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The request is well formed but the thing is not in a state that allows it (an
+    /// update to a resolved incident).
+    #[error("{0}")]
+    Conflict(String),
+    /// Well-formed JSON whose values the domain refuses (every problem, one per line).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("Please log in to continue.")]
     LoginRequired { next: String },
     #[error("The request is too large (at most {limit_kib} KiB).")]
@@ -60,9 +73,12 @@ pub struct ErrorInfo {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::NotFound | AppError::Missing(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -97,6 +113,9 @@ impl ResponseError for AppError {
         } = self
         {
             builder.insert_header(("Retry-After", retry_after_secs.to_string()));
+        }
+        if let AppError::Unauthorized(_) = self {
+            builder.insert_header(("WWW-Authenticate", "Bearer"));
         }
         if let AppError::Unavailable(_) = self {
             builder.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));

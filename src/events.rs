@@ -88,6 +88,10 @@ pub enum Event {
         mentions: Vec<i64>,
         #[serde(default)]
         quotes: Vec<i64>,
+        /// Posted because this incident was resolved: the topic's author hears of it from
+        /// the incident instead (one notice per reporter however many topics they opened).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        incident_id: Option<i64>,
     },
     /// Subject: the post. Actor: the editor.
     #[serde(rename = "post.edited")]
@@ -204,6 +208,59 @@ pub enum Event {
         #[serde(default)]
         commented: bool,
     },
+
+    // ---- status page ---------------------------------------------------------------------
+    /// A component (or group) was created or edited. Subject: the component. Actor: the admin.
+    #[serde(rename = "status.component_saved")]
+    StatusComponentSaved { name: String, created: bool },
+    /// A component's status was set outside any incident. Subject: the component. Actor: the
+    /// token's creator or the staff member.
+    #[serde(rename = "status.component_changed")]
+    StatusComponentChanged {
+        old_status: String,
+        new_status: String,
+        #[serde(default)]
+        token_id: Option<i64>,
+    },
+    /// An incident was opened or a maintenance scheduled, with its first update.
+    /// Subject: the incident. Actor: staff, the token's creator, or none.
+    #[serde(rename = "status.incident_opened")]
+    IncidentOpened {
+        kind: String,
+        status: String,
+        impact: String,
+        update_id: i64,
+        #[serde(default)]
+        token_id: Option<i64>,
+    },
+    /// A new update (`resolved`: this one resolved or completed it). Subject: the incident.
+    /// Actor: staff, the token's creator, or none (the scheduler).
+    #[serde(rename = "status.incident_updated")]
+    IncidentUpdated {
+        kind: String,
+        status: String,
+        update_id: i64,
+        resolved: bool,
+        #[serde(default)]
+        token_id: Option<i64>,
+    },
+    /// A forum topic reports the incident. Subject: the incident. Actor: staff.
+    #[serde(rename = "status.topic_linked")]
+    IncidentTopicLinked { topic_id: i64 },
+    /// Subject: the incident. Actor: the member who follows it.
+    #[serde(rename = "status.incident_followed")]
+    IncidentFollowed {},
+    /// Subject and actor: the member.
+    #[serde(rename = "status.subscription_changed")]
+    StatusSubscriptionChanged { subscribed: bool },
+
+    // ---- API tokens ----------------------------------------------------------------------
+    /// Subject: the token. Actor: the admin (none from the command line).
+    #[serde(rename = "api_token.created")]
+    ApiTokenCreated { name: String, scopes: String },
+    /// Subject: the token. Actor: the admin.
+    #[serde(rename = "api_token.revoked")]
+    ApiTokenRevoked {},
 }
 
 /// How sessions ended (`session.ended`): three payload shapes under one kind.
@@ -269,6 +326,15 @@ impl Event {
             Event::KbArticleSaved { .. } => "kb.article_saved",
             Event::KbTopicLinked { .. } => "kb.topic_linked",
             Event::KbVoted { .. } => "kb.voted",
+            Event::StatusComponentSaved { .. } => "status.component_saved",
+            Event::StatusComponentChanged { .. } => "status.component_changed",
+            Event::IncidentOpened { .. } => "status.incident_opened",
+            Event::IncidentUpdated { .. } => "status.incident_updated",
+            Event::IncidentTopicLinked { .. } => "status.topic_linked",
+            Event::IncidentFollowed {} => "status.incident_followed",
+            Event::StatusSubscriptionChanged { .. } => "status.subscription_changed",
+            Event::ApiTokenCreated { .. } => "api_token.created",
+            Event::ApiTokenRevoked {} => "api_token.revoked",
         }
     }
 
@@ -286,7 +352,11 @@ impl Event {
             | Event::CategoryWatchChanged { .. }
             | Event::DeflectionSuggested { .. }
             | Event::DeflectionOpened { .. }
-            | Event::KbVoted { .. } => false,
+            | Event::KbVoted { .. }
+            | Event::IncidentFollowed {}
+            | Event::StatusSubscriptionChanged { .. }
+            | Event::ApiTokenCreated { .. }
+            | Event::ApiTokenRevoked {} => false,
             Event::UserRegistered { .. }
             | Event::SettingsUpdated {}
             | Event::CategoryCreated(_)
@@ -312,7 +382,12 @@ impl Event {
             | Event::PostsRecooked { .. }
             | Event::KbSectionSaved { .. }
             | Event::KbArticleSaved { .. }
-            | Event::KbTopicLinked { .. } => true,
+            | Event::KbTopicLinked { .. }
+            | Event::StatusComponentSaved { .. }
+            | Event::StatusComponentChanged { .. }
+            | Event::IncidentOpened { .. }
+            | Event::IncidentUpdated { .. }
+            | Event::IncidentTopicLinked { .. } => true,
         }
     }
 
@@ -557,6 +632,7 @@ mod tests {
                     staff: true,
                     mentions: vec![1],
                     quotes: vec![9, 8],
+                    incident_id: None,
                 },
                 "post.created",
                 r#"{"mentions":[1],"post_number":4,"quotes":[9,8],"staff":true,"topic_id":3}"#,
@@ -714,6 +790,65 @@ mod tests {
                 "kb.voted",
                 r#"{"commented":true,"helpful":false}"#,
             ),
+            (
+                Event::StatusComponentSaved {
+                    name: "API".into(),
+                    created: true,
+                },
+                "status.component_saved",
+                r#"{"created":true,"name":"API"}"#,
+            ),
+            (
+                Event::StatusComponentChanged {
+                    old_status: "operational".into(),
+                    new_status: "major_outage".into(),
+                    token_id: Some(2),
+                },
+                "status.component_changed",
+                r#"{"new_status":"major_outage","old_status":"operational","token_id":2}"#,
+            ),
+            (
+                Event::IncidentOpened {
+                    kind: "incident".into(),
+                    status: "investigating".into(),
+                    impact: "major".into(),
+                    update_id: 5,
+                    token_id: None,
+                },
+                "status.incident_opened",
+                r#"{"impact":"major","kind":"incident","status":"investigating","token_id":null,"update_id":5}"#,
+            ),
+            (
+                Event::IncidentUpdated {
+                    kind: "maintenance".into(),
+                    status: "completed".into(),
+                    update_id: 6,
+                    resolved: true,
+                    token_id: None,
+                },
+                "status.incident_updated",
+                r#"{"kind":"maintenance","resolved":true,"status":"completed","token_id":null,"update_id":6}"#,
+            ),
+            (
+                Event::IncidentTopicLinked { topic_id: 3 },
+                "status.topic_linked",
+                r#"{"topic_id":3}"#,
+            ),
+            (Event::IncidentFollowed {}, "status.incident_followed", "{}"),
+            (
+                Event::StatusSubscriptionChanged { subscribed: true },
+                "status.subscription_changed",
+                r#"{"subscribed":true}"#,
+            ),
+            (
+                Event::ApiTokenCreated {
+                    name: "monitor".into(),
+                    scopes: "status".into(),
+                },
+                "api_token.created",
+                r#"{"name":"monitor","scopes":"status"}"#,
+            ),
+            (Event::ApiTokenRevoked {}, "api_token.revoked", "{}"),
         ]
     }
 
@@ -728,10 +863,10 @@ mod tests {
                 "{kind} {payload}"
             );
         }
-        // Every variant has a row (37 kinds; session.ended has three shapes).
+        // Every variant has a row (46 kinds; session.ended has three shapes).
         let mut kinds: Vec<&str> = table.iter().map(|(_, k, _)| *k).collect();
         kinds.dedup();
-        assert_eq!(kinds.len(), 37);
+        assert_eq!(kinds.len(), 46);
     }
 
     #[test]
@@ -786,6 +921,7 @@ mod tests {
                 staff: false,
                 mentions: vec![],
                 quotes: vec![],
+                incident_id: None,
             })
         );
         assert_eq!(
@@ -804,13 +940,13 @@ mod tests {
 
     #[test]
     fn unknown_kinds_and_unreadable_payloads_are_skipped() {
-        assert_eq!(Event::decode("incident.created", r#"{"id":1}"#), None);
+        assert_eq!(Event::decode("changelog.published", r#"{"id":1}"#), None);
         assert_eq!(Event::decode("", "{}"), None);
         assert_eq!(Event::decode("topic.moved", r#"{"from":"x"}"#), None);
         assert_eq!(Event::decode("topic.moved", "not json"), None);
         let row = db::events::EventRow {
             id: 9,
-            kind: "incident.created".into(),
+            kind: "changelog.published".into(),
             subject_id: Some(1),
             actor_id: None,
             created_at: db::now(),

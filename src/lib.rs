@@ -17,6 +17,7 @@ pub mod notifications;
 pub mod scheduler;
 pub mod search;
 pub mod settings;
+pub mod status;
 pub mod subject;
 pub mod tokens;
 pub mod web;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use crate::db::forum::{self as fq, WatchLevel};
 use crate::db::notifications::{self as nq, NewNotification, NotificationRow};
+use crate::db::status as sq;
 use crate::db::{self, Db, DbConn};
 use crate::error::AppError;
 use crate::events::{self, Event, StoredEvent};
@@ -26,10 +27,16 @@ pub enum Kind {
     Like,
     Reply,
     NewTopic,
+    /// An incident that the member reported, follows or is subscribed to was resolved.
+    IncidentResolved,
+    /// A new update on an incident the member follows or is subscribed to.
+    IncidentUpdate,
+    /// A new incident or maintenance (status subscribers).
+    NewIncident,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Mention,
         Kind::Quote,
         Kind::StaffReply,
@@ -38,6 +45,9 @@ impl Kind {
         Kind::Like,
         Kind::Reply,
         Kind::NewTopic,
+        Kind::IncidentResolved,
+        Kind::IncidentUpdate,
+        Kind::NewIncident,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +60,9 @@ impl Kind {
             Kind::Like => "like",
             Kind::Reply => "reply",
             Kind::NewTopic => "new_topic",
+            Kind::IncidentResolved => "incident_resolved",
+            Kind::IncidentUpdate => "incident_update",
+            Kind::NewIncident => "new_incident",
         }
     }
 
@@ -183,6 +196,14 @@ fn recipients(conn: &mut DbConn, stored: &StoredEvent) -> Result<Vec<Recipient>,
                 }
             }
             chosen.retain(|user, _| topic_levels.get(user) != Some(&WatchLevel::Muted));
+            if let Event::PostCreated {
+                incident_id: Some(_),
+                ..
+            } = event
+            {
+                // The reporter hears of it once, from the incident (see `IncidentUpdated`).
+                chosen.remove(&topic.user_id);
+            }
             post_id.map_or(Subject::Topic(topic_id), Subject::Post)
         }
         Event::PostLiked {
@@ -213,6 +234,37 @@ fn recipients(conn: &mut DbConn, stored: &StoredEvent) -> Result<Vec<Recipient>,
                 chosen.retain(|user, _| !muted.contains(user));
             }
             Subject::Post(*post_id)
+        }
+        Event::IncidentOpened { .. } => {
+            let Some(id) = stored.subject_id else {
+                return Ok(Vec::new());
+            };
+            for user in sq::subscribers(conn)? {
+                offer(user, Kind::NewIncident);
+            }
+            Subject::Incident(id)
+        }
+        Event::IncidentUpdated { resolved, .. } => {
+            let Some(id) = stored.subject_id else {
+                return Ok(Vec::new());
+            };
+            let update = if *resolved {
+                Kind::IncidentResolved
+            } else {
+                Kind::IncidentUpdate
+            };
+            for user in sq::subscribers(conn)?
+                .into_iter()
+                .chain(sq::followers_of(conn, id)?)
+            {
+                offer(user, update);
+            }
+            if *resolved {
+                for (_, _, author) in sq::reports_of(conn, &[id])? {
+                    offer(author, Kind::IncidentResolved);
+                }
+            }
+            Subject::Incident(id)
         }
         _ => return Ok(Vec::new()),
     };
@@ -249,6 +301,9 @@ impl Shown {
                 format!("Your answer in “{topic}” was accepted as the solution")
             }
             Some(Kind::Solved) => format!("{actor} marked your question “{topic}” as solved"),
+            Some(Kind::IncidentResolved) => format!("Resolved: “{topic}”"),
+            Some(Kind::IncidentUpdate) => format!("New status update on “{topic}”"),
+            Some(Kind::NewIncident) => format!("On our status page: “{topic}”"),
             None => format!("{} in “{topic}”", self.row.kind),
         }
     }
@@ -292,9 +347,27 @@ pub fn list(
             .into_iter()
             .map(|t| (t.id, (t.title, t.slug)))
             .collect();
+        // Incidents are named by their own title and link to their status page.
+        let mut incidents: HashMap<i64, String> = HashMap::new();
+        for row in &rows {
+            if let Some(Subject::Incident(id)) = row.subject()
+                && !incidents.contains_key(&id)
+                && let Some(i) = sq::incident(conn, id)?
+            {
+                incidents.insert(id, i.name);
+            }
+        }
         Ok(rows
             .into_iter()
             .map(|row| {
+                if let Some(Subject::Incident(id)) = row.subject() {
+                    return Shown {
+                        actor: None,
+                        topic_title: incidents.get(&id).cloned(),
+                        href: Subject::Incident(id).path(Named::slug("")),
+                        row,
+                    };
+                }
                 let topic_id = topic_of(&row);
                 let topic = topic_id.and_then(|t| topics.get(&t));
                 let href = match (row.subject(), topic_id, topic) {

@@ -31,18 +31,26 @@ const ROUND: usize = 32;
 pub enum Job {
     /// Deletes expired sessions; recurring, hourly.
     ExpireSessions,
+    /// A maintenance window opens (key: the incident id): scheduled → in progress.
+    MaintenanceStart,
+    /// A maintenance window closes (key: the incident id): → completed.
+    MaintenanceEnd,
 }
 
 impl Job {
     pub fn kind(self) -> &'static str {
         match self {
             Job::ExpireSessions => "sessions.expire",
+            Job::MaintenanceStart => "maintenance.start",
+            Job::MaintenanceEnd => "maintenance.end",
         }
     }
 
     pub fn parse(kind: &str) -> Option<Job> {
         match kind {
             "sessions.expire" => Some(Job::ExpireSessions),
+            "maintenance.start" => Some(Job::MaintenanceStart),
+            "maintenance.end" => Some(Job::MaintenanceEnd),
             _ => None,
         }
     }
@@ -57,6 +65,12 @@ pub fn schedule(
     due_at: NaiveDateTime,
 ) -> Result<(), AppError> {
     q::schedule(conn, job.kind(), key, due_at, "{}")?;
+    Ok(())
+}
+
+/// Drops the pending run of `job` about `key` (the state that needed it went away).
+pub fn cancel(conn: &mut DbConn, job: Job, key: &str) -> Result<(), AppError> {
+    q::cancel(conn, job.kind(), key)?;
     Ok(())
 }
 
@@ -139,6 +153,17 @@ fn run(conn: &mut DbConn, job: Job, row: &q::JobRow) -> Result<(), AppError> {
             // The next run counts from when this one was due, so runs do not drift.
             let next = (row.due_at + SESSIONS_EVERY).max(db::now());
             schedule(conn, job, "", next)?;
+        }
+        Job::MaintenanceStart | Job::MaintenanceEnd => {
+            let id: i64 = row
+                .subject_key
+                .parse()
+                .map_err(|_| AppError::Internal(format!("bad key {:?}", row.subject_key)))?;
+            if job == Job::MaintenanceStart {
+                crate::status::start_maintenance_in(conn, id)?;
+            } else {
+                crate::status::end_maintenance_in(conn, id)?;
+            }
         }
     }
     Ok(())

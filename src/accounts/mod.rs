@@ -1,5 +1,6 @@
 //! Accounts: registration, credentials, roles and server-side sessions.
 
+pub mod api_tokens;
 mod devices;
 mod names;
 mod passwords;

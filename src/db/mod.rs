@@ -1,6 +1,7 @@
 //! The only place that talks SQL: the connection pool, the backend switch and the
 //! queries both backends share (one file per table family below).
 
+pub mod api_tokens;
 pub mod events;
 pub mod forum;
 pub mod kb;
@@ -10,6 +11,7 @@ pub mod scheduler;
 pub mod schema;
 pub mod search;
 pub mod settings;
+pub mod status;
 pub mod users;
 
 mod health;

@@ -292,6 +292,117 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    status_components (id) {
+        id -> BigInt,
+        name -> Text,
+        description -> Text,
+        group_id -> Nullable<BigInt>,
+        is_group -> Bool,
+        position -> Integer,
+        only_show_if_degraded -> Bool,
+        start_date -> Nullable<Date>,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    status_incidents (id) {
+        id -> BigInt,
+        kind -> Text,
+        name -> Text,
+        status -> Text,
+        impact -> Text,
+        impact_override -> Nullable<Text>,
+        scheduled_for -> Nullable<Timestamp>,
+        scheduled_until -> Nullable<Timestamp>,
+        started_at -> Timestamp,
+        monitoring_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    status_incident_components (incident_id, component_id) {
+        incident_id -> BigInt,
+        component_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    status_updates (id) {
+        id -> BigInt,
+        incident_id -> BigInt,
+        status -> Text,
+        raw -> Text,
+        cooked -> Text,
+        author_id -> Nullable<BigInt>,
+        token_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    status_update_components (update_id, component_id) {
+        update_id -> BigInt,
+        component_id -> BigInt,
+        old_status -> Text,
+        new_status -> Text,
+    }
+}
+
+diesel::table! {
+    status_component_history (id) {
+        id -> BigInt,
+        component_id -> BigInt,
+        status -> Text,
+        incident_id -> Nullable<BigInt>,
+        started_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    status_incident_topics (incident_id, topic_id) {
+        incident_id -> BigInt,
+        topic_id -> BigInt,
+        linked_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    status_subscribers (user_id) {
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    status_incident_followers (incident_id, user_id) {
+        incident_id -> BigInt,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        name -> Text,
+        token_hash -> Text,
+        scopes -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(kb_articles -> kb_sections (section_id));
 diesel::joinable!(kb_article_topics -> kb_articles (article_id));
 diesel::joinable!(kb_article_topics -> topics (topic_id));
@@ -329,4 +440,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     kb_votes,
     kb_slug_redirects,
     topic_duplicates,
+    status_components,
+    status_incidents,
+    status_incident_components,
+    status_updates,
+    status_update_components,
+    status_component_history,
+    status_incident_topics,
+    status_subscribers,
+    status_incident_followers,
+    api_tokens,
 );

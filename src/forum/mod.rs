@@ -271,6 +271,21 @@ pub fn listed(topic: &TopicRow) -> bool {
     subject::is_public(topic_visibility(topic)) && !topic.unlisted
 }
 
+/// (id, title, slug) of those of `ids` that are listed, in the order given (links from other
+/// capabilities: the topics that reported an incident).
+pub fn public_topic_titles(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> Result<Vec<(i64, String, String)>, AppError> {
+    let rows = q::topics_by_ids(conn, ids)?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| rows.iter().find(|t| t.id == *id))
+        .filter(|t| listed(t))
+        .map(|t| (t.id, t.title.clone(), t.slug.clone()))
+        .collect())
+}
+
 #[derive(Debug, Clone)]
 pub struct PostView {
     pub post: PostRow,
@@ -583,6 +598,19 @@ pub fn reply_in(
     text: &CookedText,
     at: NaiveDateTime,
 ) -> Result<Result<Created, FieldErrors>, AppError> {
+    reply_for_incident_in(conn, author, topic_id, text, at, None)
+}
+
+/// [`reply_in`], for the staff reply that resolving an incident posts in each topic that
+/// reported it (`incident_id`: the topic's author hears of it from the incident instead).
+pub fn reply_for_incident_in(
+    conn: &mut DbConn,
+    author: Actor,
+    topic_id: i64,
+    text: &CookedText,
+    at: NaiveDateTime,
+    incident_id: Option<i64>,
+) -> Result<Result<Created, FieldErrors>, AppError> {
     let staff = author.role.is_staff();
     let topic = q::topic(conn, topic_id)?.ok_or(AppError::NotFound)?;
     if topic.deleted_at.is_some() {
@@ -614,6 +642,7 @@ pub fn reply_in(
             staff,
             mentions: text.mentions.clone(),
             quotes: text.quotes.clone(),
+            incident_id,
         },
         Some(post_id),
         Some(author.id),

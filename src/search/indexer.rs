@@ -113,9 +113,13 @@ fn apply(
     let mut new_posts: Vec<i64> = Vec::new();
     let mut categories: BTreeSet<i64> = BTreeSet::new();
     let mut articles: BTreeSet<i64> = BTreeSet::new();
+    let mut incidents: BTreeSet<i64> = BTreeSet::new();
     for e in batch {
         let Some(event) = &e.event else { continue };
         match event {
+            Event::IncidentOpened { .. } | Event::IncidentUpdated { .. } => {
+                incidents.extend(e.subject_id)
+            }
             Event::KbArticleSaved { .. } => articles.extend(e.subject_id),
             Event::TopicCreated { .. }
             | Event::TopicSolved { .. }
@@ -151,6 +155,21 @@ fn apply(
         }
         for a in db.read_sync(|conn| kb_articles_for_index(conn, chunk))? {
             add_article(f, writer, &a)?;
+        }
+    }
+    for id in &incidents {
+        writer.delete_term(Term::from_field_u64(
+            f.subject,
+            Subject::Incident(*id).key(),
+        ));
+        let found = db.read_sync(|conn| {
+            let rows: Vec<_> = crate::db::status::incident(conn, *id)?
+                .into_iter()
+                .collect();
+            crate::status::board::hydrate(conn, rows)
+        })?;
+        for i in &found {
+            add_incident(f, writer, i)?;
         }
     }
     let ids: Vec<i64> = rebuild.iter().copied().collect();
@@ -277,6 +296,39 @@ fn add_article(
     Ok(())
 }
 
+/// One status-page incident or maintenance as one document (kind "status"): its name and
+/// every update, so that "is the API down?" finds it. Counted as solved once resolved.
+fn add_incident(
+    f: &Fields,
+    writer: &IndexWriter<TantivyDocument>,
+    i: &crate::status::board::Incident,
+) -> Result<(), AppError> {
+    let subject = Subject::Incident(i.row.id);
+    let mut doc = TantivyDocument::default();
+    let body: Vec<String> = i
+        .updates
+        .iter()
+        .rev()
+        .map(|u| crate::markdown::plain_text(&u.row.raw))
+        .collect();
+    let body = body.join("\n");
+    doc.add_u64(f.subject, subject.key());
+    doc.add_u64(f.group, subject.key());
+    doc.add_text(f.kind, "status");
+    doc.add_text(f.title, &i.row.name);
+    doc.add_text(f.spell, &i.row.name);
+    doc.add_text(f.spell, &body);
+    doc.add_text(f.topic_title, &i.row.name);
+    doc.add_text(f.body, &body);
+    doc.add_u64(f.staff, 1);
+    doc.add_u64(f.solved, u64::from(i.status().is_closed()));
+    doc.add_u64(f.accepted, 0);
+    doc.add_i64(f.created, i.row.started_at.and_utc().timestamp());
+    doc.add_text(f.url, subject.path(Named::slug("")));
+    writer.add_document(doc).map_err(index_err)?;
+    Ok(())
+}
+
 /// Adds every indexable topic; returns the event id the result corresponds to and the
 /// number of topics. Events after that id are applied afterwards by the follower;
 /// re-applying one whose effect the scan already saw is harmless (documents are replaced).
@@ -308,6 +360,20 @@ fn bulk_load(
         after = last;
         for a in db.read_sync(|conn| kb_articles_for_index(conn, &ids))? {
             add_article(f, writer, &a)?;
+        }
+    }
+    let mut after = 0;
+    loop {
+        let incidents = db.read_sync(|conn| {
+            let rows = crate::db::status::incidents_after(conn, after, 200)?;
+            crate::status::board::hydrate(conn, rows)
+        })?;
+        let Some(last) = incidents.last().map(|i| i.row.id) else {
+            break;
+        };
+        after = last;
+        for i in &incidents {
+            add_incident(f, writer, i)?;
         }
     }
     Ok((start_event, topics))

@@ -410,6 +410,9 @@ impl SearchIndex {
         for c in groups
             .into_iter()
             .filter(|c| Some(c.group) != exclude_topic.map(|t| Subject::Topic(t as i64).key()))
+            // Answers only: past incidents are found by search, not offered as answers (an
+            // ongoing one is announced on the form itself).
+            .filter(|c| c.kind != "status")
             .take(limit)
         {
             let doc: TantivyDocument = searcher

@@ -183,7 +183,30 @@ async fn new_topic_page(
     let staff = ctx.user.as_ref().is_some_and(|u| u.role >= Role::Staff);
     let s = &ctx.settings;
     let category_error = errors.get("category");
+    let board = ctx.state.status.get();
+    let incidents: Vec<_> = board
+        .active
+        .iter()
+        .filter(|i| i.kind() == crate::status::Kind::Incident)
+        .collect();
     let body = html! {
+        @for i in &incidents {
+            @let affected: Vec<&str> = i.components.iter().filter_map(|c| board.component(*c)).map(|c| c.name.as_str()).collect();
+            @let path = crate::subject::Subject::Incident(i.row.id).path(crate::subject::Named::slug(""));
+            section.notice.incident-notice aria-label="Ongoing incident" {
+                p {
+                    strong { "We are aware of an ongoing incident" }
+                    @if !affected.is_empty() { " affecting " (affected.join(", ")) }
+                    ": " a href=(path) { (i.row.name) } "."
+                }
+                p { "If that is what you are seeing, you don't need to post: follow the incident and we will tell you when it is fixed." }
+                form method="post" action={ (path) "/follow" } {
+                    (csrf_field(ctx))
+                    input type="hidden" name="next" value=(path);
+                    button.primary type="submit" { "Follow the incident instead" }
+                }
+            }
+        }
         section.card {
             h1 { "Ask a question" }
             p.lead { "Tell us what you are trying to do and what happens instead. We answer every new question within "

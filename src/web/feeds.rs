@@ -110,7 +110,7 @@ pub async fn sitemap_pages(ctx: Ctx) -> Result<HttpResponse, AppError> {
     let xml = html! {
         (PreEscaped("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"))
         urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" {
-            @for path in ["/", "/latest", "/contact", "/kb"] {
+            @for path in ["/", "/latest", "/contact", "/kb", "/status", "/status/history"] {
                 url { loc { (base) (path) } }
             }
             @for c in &categories {

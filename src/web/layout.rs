@@ -142,6 +142,7 @@ fn shell(state: &AppState, ctx: Option<&Ctx>, s: &SiteSettings, page: Page) -> M
             body {
                 a.skip href="#main" { "Skip to content" }
                 (support_bar(s))
+                (status_banner(&state.status.get()))
                 header.site-header {
                     div.wrap.header-row {
                         a.brand href="/" {
@@ -181,11 +182,12 @@ fn shell(state: &AppState, ctx: Option<&Ctx>, s: &SiteSettings, page: Page) -> M
                             }
                         }
                     }
-                    // Only sections that exist: the knowledge base, changelog and status page
-                    // join this list when they land, not before (a link to a 404 helps nobody).
+                    // Only sections that exist: the changelog joins this list when it lands,
+                    // not before (a link to a 404 helps nobody).
                     nav.wrap.sections aria-label="Sections" {
                         a href="/kb" { "Knowledge base" }
                         a href="/latest" { "Forum" }
+                        a href="/status" { "Status" }
                         a href="/contact" { "Contact" }
                     }
                 }
@@ -194,6 +196,28 @@ fn shell(state: &AppState, ctx: Option<&Ctx>, s: &SiteSettings, page: Page) -> M
                     div.wrap {
                         (contact_block(s))
                         p.small { (s.site_name) " runs on Townhall." }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// While an incident is unresolved or maintenance is under way: a strip at the top of every
+/// page (cached pages too: the cache empties on every status event).
+fn status_banner(board: &crate::status::board::Board) -> Markup {
+    html! {
+        @if !board.active.is_empty() {
+            aside.status-banner aria-label="Service status" {
+                div.wrap {
+                    @for i in &board.active {
+                        p class={ "status-line " @if i.kind() == crate::status::Kind::Maintenance { "maintenance" } @else { "incident" } } {
+                            strong {
+                                @if i.kind() == crate::status::Kind::Maintenance { "Maintenance in progress: " } @else { "Ongoing incident: " }
+                            }
+                            a href=(crate::subject::Subject::Incident(i.row.id).path(crate::subject::Named::slug(""))) { (i.row.name) }
+                            " — " (i.status().label())
+                        }
                     }
                 }
             }

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod accounts;
 pub mod admin;
+pub mod api_tokens;
 pub mod assets;
 pub mod compose;
 pub mod ctx;
@@ -16,6 +17,8 @@ pub mod page_cache;
 pub mod pages;
 pub mod posts;
 pub mod search;
+pub mod status;
+pub mod status_api;
 pub mod topic;
 pub mod users;
 pub mod view;
@@ -53,6 +56,7 @@ pub struct AppState {
     pub deflection: crate::search::deflection::Recorded,
     pub pages: std::sync::Arc<page_cache::PageCache>,
     pub views: std::sync::Arc<views::Views>,
+    pub status: crate::status::snapshot::Snapshot,
 }
 
 /// Per-node login and sign-up limits (kept in memory: a burst spread over several nodes
@@ -156,6 +160,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(admin::create_category)
         .service(admin::update_category)
         .service(admin::audit)
+        .service(api_tokens::list)
+        .service(api_tokens::create)
+        .service(api_tokens::revoke)
         // Forum. Fixed paths before patterns that could swallow them.
         .service(forum::latest)
         .service(forum::latest_json)
@@ -194,6 +201,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(kb::show)
         .service(kb::from_topic)
         .service(kb::link_topic)
+        .service(status::status_page)
+        .service(status::history)
+        .service(status::incident)
+        .service(status::post_update)
+        .service(status::link_topic)
+        .service(status::follow)
+        .service(status::subscribe)
+        .service(status::atom)
+        .service(status::rss)
+        .service(status::history_atom)
+        .service(status::history_rss)
+        .service(status::manage)
+        .service(status::open_incident)
+        .service(status::schedule_maintenance)
+        .service(status::create_component)
+        .service(status::component_new)
+        .service(status::component_edit)
+        .service(status::update_component)
+        .service(status_api::open)
+        .service(status_api::update)
+        .service(status_api::component)
+        .service(status::statuspage_api)
         .service(users::profile)
         .service(notifications::list)
         .service(notifications::mark_all_read)
@@ -349,7 +378,12 @@ async fn error_pages(
         }
     };
     for (name, value) in res.headers() {
-        if name == header::RETRY_AFTER || name == header::SET_COOKIE || name == header::ALLOW {
+        if name == header::RETRY_AFTER
+            || name == header::SET_COOKIE
+            || name == header::ALLOW
+            || name == header::WWW_AUTHENTICATE
+            || name == header::ACCESS_CONTROL_ALLOW_ORIGIN
+        {
             page.headers_mut().append(name.clone(), value.clone());
         }
     }
@@ -455,6 +489,12 @@ async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let public_read_api = req.method() == actix_web::http::Method::GET
+        && (req.path().starts_with("/api/v2/")
+            || matches!(
+                req.path(),
+                "/status.atom" | "/status.rss" | "/history.atom" | "/history.rss"
+            ));
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();
     headers.insert(
@@ -466,6 +506,13 @@ async fn security_headers(
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if public_read_api {
+        // Status widgets on other sites read these from the browser.
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,

@@ -132,6 +132,14 @@ fn cacheable_path(path: &str) -> bool {
         || path == "/kb.json"
         || path == "/kb.atom"
         || (path.starts_with("/kb/") && !path[4..].contains('/'))
+        || path == "/status"
+        || path == "/status/history"
+        || path.starts_with("/status/incidents/") && !path[18..].contains('/')
+        || matches!(
+            path,
+            "/status.atom" | "/status.rss" | "/history.atom" | "/history.rss"
+        )
+        || path.starts_with("/api/v2/")
 }
 
 /// Whether the request follows a link on a results page of this site's search (`/search`):

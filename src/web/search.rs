@@ -90,6 +90,7 @@ pub async fn page(ctx: Ctx, q: web::Query<SearchParams>) -> Result<HttpResponse,
                                 div.meta.small {
                                     @if hit.solved { span.badge.solved { "✓ solved" } " " }
                                     @if hit.kind == "kb" { span.badge.kb { "Knowledge base" } " " }
+                                    @if hit.kind == "status" { span.badge.staff { "Status" } " " }
                                     @if hit.kind == "reply" { "reply · " }
                                     (hit.category)
                                     @for t in &hit.tags { " #" (t) }
@@ -119,6 +120,7 @@ pub async fn page(ctx: Ctx, q: web::Query<SearchParams>) -> Result<HttpResponse,
 fn facet_label<'a>(key: &str, value: &'a str) -> &'a str {
     match (key, value) {
         ("kind", "kb") => "Knowledge base",
+        ("kind", "status") => "Status",
         ("kind", "forum") => "Forum",
         _ => value,
     }

@@ -239,6 +239,9 @@ fn pages_pass_axe_in_light_and_dark() {
         ("/kb/domains-dns-ssl", 200, false),
         ("/kb/point-your-domain-at-northwind", 200, true),
         ("/kb/ssl-certificate-pending-validation", 200, true),
+        ("/status", 200, true),
+        ("/status/history", 200, false),
+        ("/status/incidents/2", 200, true),
     ] {
         pages.add("anon", a, path, status, phone);
     }
@@ -283,13 +286,39 @@ fn pages_pass_axe_in_light_and_dark() {
         ("/staff/kb", 200, false),
         ("/staff/kb/candidates", 200, true),
         ("/staff/kb/sections", 200, false),
+        ("/staff/status", 200, true),
+        ("/status/incidents/1", 200, false),
+        ("/admin/tokens", 200, false),
     ] {
         pages.add("admin", adm, path, status, phone);
     }
     check(&pages, "every page type");
+
+    // During an incident: the banner on every page, the notice before posting.
+    let r = admin.submit(
+        "/staff/status",
+        "/staff/status/incidents",
+        &[
+            ("name", "Slow deploys"),
+            ("status", "investigating"),
+            ("body", "We are looking into it."),
+            ("c_7", "major_outage"),
+        ],
+    );
+    assert_eq!(r.status, 303, "open incident: {}", r.body);
+    let incident = r.location().to_string();
+    let mut during = Pages {
+        base: server.base.clone(),
+        list: Vec::new(),
+    };
+    for (path, phone) in [("/", true), ("/status", true), (incident.as_str(), false)] {
+        during.add("anon", a, path, 200, phone);
+    }
+    during.add("member", m, "/new-topic", 200, true);
+    check(&during, "during an incident");
     println!(
         "axe check of {} pages took {:.1}s",
-        pages.list.len() + before.list.len(),
+        pages.list.len() + before.list.len() + during.list.len(),
         started.elapsed().as_secs_f64()
     );
     assert!(

@@ -108,6 +108,21 @@ fn seed_demo_fills_an_empty_database_once() {
     let home = server.client().get("/");
     assert!(home.body.contains("Northwind Cloud Community"));
     assert!(home.body.contains("tel:+15550100199"));
+    // The demo status page: components in two groups, past incidents, upcoming maintenance.
+    let status = server.client().get("/status");
+    assert!(status.body.contains("All Systems Operational"));
+    assert!(
+        status
+            .body
+            .contains("PostgreSQL upgrade for EU-West databases")
+    );
+    assert!(
+        status.body.contains("day st-major_outage"),
+        "last quarter's outage in the bars"
+    );
+    let history = server.client().json("/api/v2/incidents.json");
+    assert_eq!(history["incidents"].as_array().map(Vec::len), Some(2));
+    assert_eq!(history["incidents"][1]["status"], "postmortem");
     assert!(
         home.body.contains("/setup"),
         "demo leaves admin setup to the visitor"
@@ -117,6 +132,73 @@ fn seed_demo_fills_an_empty_database_once() {
         422,
         "demo authors cannot log in"
     );
+}
+
+#[test]
+fn admin_create_token_prints_a_token_once_that_the_status_api_takes() {
+    let db = TestDb::new();
+    let (code, out, err) = cli(&db, &["migrate"], "", &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = cli(
+        &db,
+        &[
+            "admin",
+            "create-token",
+            "--name",
+            "uptime robot",
+            "--scope",
+            "status",
+        ],
+        "",
+        &[],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let token = out.trim();
+    assert!(token.starts_with("th_") && token.len() == 67, "{out}");
+    assert!(err.contains("shown only this once"), "{err}");
+    assert_eq!(
+        db.number(&format!(
+            "SELECT COUNT(*) AS n FROM api_tokens WHERE token_hash = '{}'",
+            townhall::tokens::hash_token(token)
+        )),
+        1,
+        "only the hash is stored"
+    );
+    let (code, _, err) = cli(
+        &db,
+        &[
+            "admin",
+            "create-token",
+            "--name",
+            "x",
+            "--scope",
+            "everything",
+        ],
+        "",
+        &[],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("Unknown scope “everything”"), "{err}");
+
+    let server = Server::start(&db);
+    let c = server.client();
+    let r = c.send_json(
+        "POST",
+        "/api/status/incidents",
+        r#"{"incident": {"name": "Opened from a script", "status": "identified"}}"#,
+        &[("Authorization", &format!("Bearer {token}"))],
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    // Statuspage's own header scheme works too.
+    let id = db.number("SELECT id AS n FROM status_incidents");
+    let r = c.send_json(
+        "PATCH",
+        &format!("/api/status/incidents/{id}"),
+        r#"{"incident": {"status": "resolved"}}"#,
+        &[("Authorization", &format!("OAuth {token}"))],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("\"status\":\"resolved\""));
 }
 
 #[test]

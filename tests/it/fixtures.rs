@@ -182,6 +182,36 @@ impl Fixtures {
         valid(saved, title).article
     }
 
+    /// A status-page component (in `group`, when given; `is_group` makes a group).
+    pub fn status_component(&self, name: &str, group: Option<i64>, is_group: bool) -> i64 {
+        let input = townhall::status::ComponentInput {
+            name: name.into(),
+            group: group.map(|g| g.to_string()).unwrap_or_default(),
+            is_group: is_group.then(|| "on".into()),
+            ..Default::default()
+        };
+        let saved = ok(
+            self.db
+                .write_sync(|conn| townhall::status::save_component_in(conn, None, None, &input)),
+            name,
+        );
+        valid(saved, name)
+    }
+
+    /// An API token with the `status` scope, created by `admin`; returns the token.
+    pub fn status_token(&self, admin: &Person) -> String {
+        let created = ok(
+            townhall::accounts::api_tokens::create(
+                &self.db,
+                "test monitor",
+                &["status".to_string()],
+                Some(admin.id),
+            ),
+            "token",
+        );
+        valid(created, "token").1
+    }
+
     /// A topic by `author` in `category`, asked now.
     pub fn topic(
         &self,

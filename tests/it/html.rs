@@ -41,6 +41,11 @@ fn pages_pass_the_html_validator() {
         "/kb/domains-dns-ssl",
         "/kb/point-your-domain-at-northwind",
         "/search?q=point+my+domain",
+        "/status",
+        "/status/history",
+        "/status/incidents/1",
+        "/status/incidents/2",
+        "/status/incidents/4",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -86,6 +91,11 @@ fn pages_pass_the_html_validator() {
         "/new-topic?article=point-your-domain-at-northwind",
         // The demo's duplicate topic (the 24th it writes): the banner pointing at the original.
         "/t/one-ssl-certificate-for-every-tenant-subdomain-of-our-saas/24",
+        "/staff/status",
+        "/staff/status/components/2",
+        "/staff/status/components/new",
+        "/status/incidents/1",
+        "/admin/tokens",
     ] {
         let page = admin.get(path);
         assert_eq!(page.status, 200, "{path}");
@@ -162,6 +172,62 @@ fn pages_pass_the_html_validator() {
         "settings-errors".into(),
         crate::shell::save_settings(&admin, &[("public_url", "nope")]).body,
     ));
+    // The status page's forms with their messages, a new token, and pages during an incident
+    // (the banner on every page, the notice on the new-topic form).
+    pages.push((
+        "status-incident-errors".into(),
+        admin
+            .submit(
+                "/staff/status",
+                "/staff/status/incidents",
+                &[("name", ""), ("c_2", "nope")],
+            )
+            .body,
+    ));
+    pages.push((
+        "status-maintenance-errors".into(),
+        admin
+            .submit(
+                "/staff/status",
+                "/staff/status/maintenance",
+                &[
+                    ("title", "x"),
+                    ("scheduled_for", "2030-01-01T03:00"),
+                    ("scheduled_until", "2030-01-01T02:00"),
+                ],
+            )
+            .body,
+    ));
+    pages.push((
+        "token-created".into(),
+        admin
+            .submit(
+                "/admin/tokens",
+                "/admin/tokens",
+                &[("name", "validator"), ("scope_status", "on")],
+            )
+            .body,
+    ));
+    let r = admin.submit(
+        "/staff/status",
+        "/staff/status/incidents",
+        &[
+            ("name", "Slow deploys"),
+            ("status", "investigating"),
+            ("body", "We are looking into it."),
+            ("c_7", "partial_outage"),
+        ],
+    );
+    assert_eq!(r.status, 303, "open incident: {}", r.body);
+    for path in ["/", "/status", "/new-topic", r.location()] {
+        let page = admin.get(path);
+        assert_eq!(page.status, 200, "{path}");
+        assert!(
+            page.body.contains("Ongoing incident"),
+            "{path} shows the banner"
+        );
+        pages.push((format!("incident{path}"), page.body));
+    }
     let member = server.client();
     member.register("member_v", "v@example.com", "a long enough secret");
     pages.push((

@@ -17,5 +17,6 @@ mod scheduler;
 mod search;
 mod search_quality;
 mod shell;
+mod status;
 mod support;
 mod xss;

@@ -483,6 +483,23 @@ impl Client {
         )
     }
 
+    /// A JSON API call: `method` with `body` as application/json and extra headers.
+    pub fn send_json(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self
+            .request(method, path)
+            .set("Content-Type", "application/json");
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        self.finish(req.send_string(body))
+    }
+
     pub fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> Resp {
         self.finish(
             self.request("POST", path)

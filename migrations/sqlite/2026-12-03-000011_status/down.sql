@@ -1,0 +1,10 @@
+DROP TABLE api_tokens;
+DROP TABLE status_incident_followers;
+DROP TABLE status_subscribers;
+DROP TABLE status_incident_topics;
+DROP TABLE status_component_history;
+DROP TABLE status_update_components;
+DROP TABLE status_updates;
+DROP TABLE status_incident_components;
+DROP TABLE status_incidents;
+DROP TABLE status_components;
