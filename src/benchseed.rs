@@ -1644,7 +1644,7 @@ pub fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
         let offset = (index as f64 + generator.rng.r#gen::<f64>()) / topic_count as f64 * span;
         let created = start + TimeDelta::seconds(offset as i64);
         let slug = generator.topic(topic_id, category, created, replies);
-        let path = format!("/t/{slug}/{topic_id}");
+        let path = crate::subject::topic_path(&slug, topic_id);
         if replies > longest.1 {
             longest = (topic_id, replies, path.clone());
         }

@@ -149,6 +149,12 @@ pub fn topic_path(slug: &str, id: i64) -> String {
     Subject::Topic(id).path(Named::slug(slug))
 }
 
+/// A topic's address by id alone (`/t/{id}`), which redirects to its canonical URL: for
+/// callers that know the id but not the slug.
+pub fn topic_short_path(id: i64) -> String {
+    format!("/t/{id}")
+}
+
 /// Shorthand for a post's place in its topic.
 pub fn post_path(slug: &str, topic_id: i64, post_id: i64) -> String {
     Subject::Post(post_id).path(Named {

@@ -1205,6 +1205,87 @@ pub fn link_topic_in(
     Ok(())
 }
 
+/// Turns a written-up incident into a knowledge-base draft in one step (staff): the
+/// postmortem, then the timeline, linking back to the incident. Returns the draft's slug
+/// (its editor is where staff finish it). The draft and its event are one transaction.
+pub fn postmortem_to_article(db: &Db, user: &User, incident_id: i64) -> Result<String, AppError> {
+    By::staff(user)?;
+    db.write_sync(|conn| {
+        let row = q::incident(conn, incident_id)?.ok_or(AppError::NotFound)?;
+        let incident = board::hydrate(conn, vec![row])?.remove(0);
+        let Some(postmortem) = incident
+            .updates
+            .iter()
+            .find(|u| u.row.status == IncidentStatus::Postmortem.as_str())
+        else {
+            return Err(AppError::Conflict(
+                "Write the postmortem first (an update with status “postmortem”).".into(),
+            ));
+        };
+        let section = crate::db::kb::sections(conn)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                AppError::Conflict(
+                    "Create a knowledge-base section first (/staff/kb/sections).".into(),
+                )
+            })?;
+        let path =
+            crate::subject::Subject::Incident(incident_id).path(crate::subject::Named::slug(""));
+        let mut raw = format!("{}\n\n## Timeline (UTC)\n\n", postmortem.row.raw.trim());
+        for u in incident
+            .updates
+            .iter()
+            .rev()
+            .filter(|u| u.row.id != postmortem.row.id)
+        {
+            let text = crate::markdown::plain_text(&u.row.raw).replace('\n', " ");
+            raw.push_str(&format!(
+                "- {} **{}**: {}\n",
+                u.row.created_at.format("%Y-%m-%d %H:%M"),
+                IncidentStatus::of(&u.row.status).label(),
+                text.trim()
+            ));
+        }
+        raw.push_str(&format!(
+            "\nThe incident as it happened: [{}]({path}).\n",
+            incident.row.name
+        ));
+        let input = crate::kb::ArticleInput {
+            title: format!("What happened: {}", incident.row.name),
+            section: section.slug.clone(),
+            summary: format!(
+                "The postmortem of “{}” on {}: what happened, why, and what we changed.",
+                incident.row.name,
+                incident.row.started_at.format("%B %-d, %Y")
+            ),
+            raw,
+            status: crate::kb::Status::Draft.as_str().into(),
+            note: format!("From the postmortem of incident {incident_id}"),
+            ..Default::default()
+        };
+        let checked = crate::kb::check(&input, &crate::forum::Limits::default()).map_err(|e| {
+            AppError::Unprocessable(
+                e.iter()
+                    .map(|(f, m)| format!("{f}: {m}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        })?;
+        let actor = crate::accounts::Actor::from(user);
+        let saved =
+            crate::kb::save_in(conn, Some(actor), None, &checked, db::now())?.map_err(|e| {
+                AppError::Unprocessable(
+                    e.iter()
+                        .map(|(f, m)| format!("{f}: {m}"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )
+            })?;
+        Ok(saved.article.slug)
+    })
+}
+
 /// A member follows one incident (instead of reporting it again); idempotent.
 pub fn follow(db: &Db, user: &User, incident_id: i64) -> Result<(), AppError> {
     db.write_sync(|conn| {
@@ -1238,6 +1319,15 @@ pub fn subscribe(db: &Db, user: &User, on: bool) -> Result<(), AppError> {
 
 pub fn is_subscribed(db: &Db, user: &User) -> Result<bool, AppError> {
     db.read_sync(|c| q::is_subscribed(c, user.id))
+}
+
+/// (id, last change) of the most recent incidents and maintenances, for the sitemap.
+pub fn sitemap_entries(db: &Db, limit: i64) -> Result<Vec<(i64, NaiveDateTime)>, AppError> {
+    db.read_sync(|conn| {
+        let mut rows = q::recent(conn, Kind::Incident.as_str(), limit)?;
+        rows.extend(q::recent(conn, Kind::Maintenance.as_str(), limit)?);
+        Ok(rows.into_iter().map(|r| (r.id, r.updated_at)).collect())
+    })
 }
 
 pub fn component_rows(db: &Db) -> Result<Vec<q::ComponentRow>, AppError> {

@@ -97,11 +97,12 @@ pub async fn sitemap_pages(ctx: Ctx) -> Result<HttpResponse, AppError> {
     let db = ctx.state.db.clone();
     // Published articles only (a sitemap holds at most 50,000 URLs; a knowledge base stays
     // far below that).
-    let (categories, sections, articles) = blocking(move || {
+    let (categories, sections, articles, incidents) = blocking(move || {
         Ok((
             forum::categories::all(&db)?,
             crate::kb::sections(&db)?,
-            crate::kb::published(&db, 45_000)?,
+            crate::kb::published(&db, 40_000)?,
+            crate::status::sitemap_entries(&db, 2_000)?,
         ))
     })
     .await?;
@@ -121,6 +122,9 @@ pub async fn sitemap_pages(ctx: Ctx) -> Result<HttpResponse, AppError> {
             }
             @for a in &articles {
                 url { loc { (base) (kb_path(&a.slug)) } lastmod { (rfc3339(&a.updated_at)) } }
+            }
+            @for (id, updated) in &incidents {
+                url { loc { (base) (Subject::Incident(*id).path(Named::slug(""))) } lastmod { (rfc3339(updated)) } }
             }
         }
     };

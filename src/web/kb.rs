@@ -922,7 +922,7 @@ pub async fn link_topic(
     let db = ctx.state.db.clone();
     let topic_id = id.into_inner();
     blocking(move || kb::link_topic(&db, &user, topic_id, &form.article)).await?;
-    Ok(redirect(&format!("/t/{topic_id}")))
+    Ok(redirect(&crate::subject::topic_short_path(topic_id)))
 }
 
 /// On a topic page: the banner linking its article, and for staff the tools to make one.

@@ -207,6 +207,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(status::post_update)
         .service(status::link_topic)
         .service(status::follow)
+        .service(status::to_article)
         .service(status::subscribe)
         .service(status::atom)
         .service(status::rss)

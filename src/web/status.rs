@@ -416,6 +416,16 @@ fn staff_tools(ctx: &Ctx, page: &board::IncidentPage, errors: &FieldErrors) -> M
                 }
             }
         }
+        @if i.status() == IncidentStatus::Postmortem {
+            section.card.staff-tools aria-labelledby="to-kb-h" {
+                h2 #to-kb-h { "Knowledge base" }
+                p { "Make the postmortem and the timeline a knowledge-base draft, to publish where customers look for answers." }
+                form method="post" action={ (incident_path(id)) "/article" } {
+                    (csrf_field(ctx))
+                    button type="submit" { "Turn into a knowledge-base article" }
+                }
+            }
+        }
         section.card.staff-tools aria-labelledby="link-topic-h" {
             h2 #link-topic-h { "Link a customer report" }
             form method="post" action={ (incident_path(id)) "/topics" } {
@@ -502,6 +512,22 @@ pub async fn link_topic(
     blocking(move || status::link_topic(&db, &user, id, &form.topic)).await?;
     after_write(&ctx).await;
     Ok(redirect(&incident_path(id)))
+}
+
+#[post("/status/incidents/{id}/article")]
+pub async fn to_article(
+    ctx: Ctx,
+    path: web::Path<String>,
+    _form: CsrfForm<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let id: i64 = path.parse().map_err(|_| AppError::NotFound)?;
+    let user = ctx.require(Role::Staff)?.clone();
+    let db = ctx.state.db.clone();
+    let slug = blocking(move || status::postmortem_to_article(&db, &user, id)).await?;
+    Ok(redirect(&format!(
+        "{}/edit",
+        crate::subject::article_path(&slug)
+    )))
 }
 
 #[derive(Deserialize, Default)]

@@ -191,6 +191,10 @@ fn an_incident_opened_with_a_token_shows_everywhere_and_resolving_it_restores_an
         "unknown v2 endpoint",
     );
 
+    let sitemap = anon_b.get("/sitemap-pages.xml").body;
+    assert!(
+        sitemap.contains(&format!("/status/incidents/{id}")) && sitemap.contains("/status</loc>")
+    );
     // Incidents are search documents (in:status narrows to them).
     eventually("search finds the incident", || {
         anon_b
@@ -319,6 +323,29 @@ fn an_incident_opened_with_a_token_shows_everywhere_and_resolving_it_restores_an
     assert_shows(
         &anon_a.get(&format!("/status/incidents/{id}")),
         "What happened and what we change.",
+    );
+    // The postmortem becomes a knowledge-base draft in one step (staff only).
+    f.kb_section("outages", "Outages");
+    let to_kb = format!("/status/incidents/{id}/article");
+    assert_status(
+        &rita.post_with_token(&to_kb, &[]),
+        403,
+        "member turns it into an article",
+    );
+    let r = staff_c.post_with_token(&to_kb, &[]);
+    assert_status(&r, 303, "to the KB");
+    assert!(
+        r.location().starts_with("/kb/what-happened-api-errors"),
+        "{}",
+        r.location()
+    );
+    let editor = staff_c.get(r.location());
+    assert_shows(&editor, "What happened and what we change.");
+    assert!(editor.body.contains("Timeline (UTC)"));
+    assert_status(
+        &anon_a.get("/kb/what-happened-api-errors"),
+        404,
+        "a draft until staff publish it",
     );
 }
 
