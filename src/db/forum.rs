@@ -786,6 +786,35 @@ pub fn duplicate_of(conn: &mut DbConn, topic_id: i64) -> Result<Option<TopicRow>
         .optional()?)
 }
 
+/// What a topic page shows beside the topic itself, in one round trip: the knowledge-base
+/// article that answers it (id, slug, title, status) and the topic it duplicates.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct TopicLinks {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub article_id: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub article_slug: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub article_title: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub article_status: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub duplicate_of: Option<i64>,
+}
+
+pub fn topic_links(conn: &mut DbConn, topic_id: i64) -> Result<TopicLinks, AppError> {
+    // Both lookups are by primary key; one statement instead of two on every topic page.
+    Ok(diesel::sql_query(format!(
+        "SELECT a.id AS article_id, a.slug AS article_slug, a.title AS article_title, \
+         a.status AS article_status, \
+         (SELECT d.of_topic_id FROM topic_duplicates d WHERE d.topic_id = {topic_id}) AS duplicate_of \
+         FROM (SELECT 1 AS one) x \
+         LEFT JOIN kb_article_topics kt ON kt.topic_id = {topic_id} \
+         LEFT JOIN kb_articles a ON a.id = kt.article_id"
+    ))
+    .get_result(conn)?)
+}
+
 /// How many topics are marked duplicates of `topic_id`.
 pub fn duplicate_count(conn: &mut DbConn, topic_id: i64) -> Result<i64, AppError> {
     Ok(topic_duplicates::table

@@ -383,9 +383,24 @@ pub fn topic_page(
             Vec::new()
         };
         let related = crate::db::related::related_to(conn, topic.id)?;
-        let kb_answer = crate::kb::answer_for_topic(conn, Viewer::of(viewer), topic.id)?;
-        let duplicate_of = q::duplicate_of(conn, topic.id)?
-            .filter(|t| subject::may_see(Viewer::of(viewer), topic_visibility(t)));
+        let links = q::topic_links(conn, topic.id)?;
+        let kb_answer = match (
+            links.article_slug,
+            links.article_title,
+            links.article_status,
+        ) {
+            (Some(slug), Some(title), Some(status))
+                if crate::kb::may_see_status(Viewer::of(viewer), &status) =>
+            {
+                Some((slug, title))
+            }
+            _ => None,
+        };
+        let duplicate_of = match links.duplicate_of {
+            Some(id) => q::topic(conn, id)?
+                .filter(|t| subject::may_see(Viewer::of(viewer), topic_visibility(t))),
+            None => None,
+        };
         Ok(TopicPage {
             topic,
             category,

@@ -799,18 +799,7 @@ pub fn open_in(
         )?;
     }
     q::set_affected(conn, incident_id, &changes.affected)?;
-    let update_id = q::insert_update(
-        conn,
-        &q::NewUpdate {
-            incident_id,
-            status: status.as_str(),
-            raw: &body,
-            cooked,
-            author_id: by.user_id,
-            token_id: by.token_id,
-        },
-        now,
-    )?;
+    let update_id = record_update(conn, by, incident_id, status, &body, cooked, now)?;
     if applies_now && !closed {
         let set = if kind == Kind::Maintenance && changes.set.is_empty() {
             maintenance_set(&changes.affected)
@@ -840,6 +829,30 @@ pub fn open_in(
         incident_id,
         update_id,
     }))
+}
+
+/// Writes one update of the timeline, by `by`.
+fn record_update(
+    conn: &mut DbConn,
+    by: By,
+    incident_id: i64,
+    status: IncidentStatus,
+    body: &str,
+    cooked: &str,
+    now: NaiveDateTime,
+) -> Result<i64, AppError> {
+    q::insert_update(
+        conn,
+        &q::NewUpdate {
+            incident_id,
+            status: status.as_str(),
+            raw: body,
+            cooked,
+            author_id: by.user_id,
+            token_id: by.token_id,
+        },
+        now,
+    )
 }
 
 fn maintenance_set(affected: &[i64]) -> Vec<(i64, ComponentStatus)> {
@@ -971,18 +984,7 @@ pub fn update_in(
         return Ok(Err(errors));
     };
     q::set_affected(conn, incident_id, &changes.affected)?;
-    let update_id = q::insert_update(
-        conn,
-        &q::NewUpdate {
-            incident_id,
-            status: status.as_str(),
-            raw: &body,
-            cooked,
-            author_id: by.user_id,
-            token_id: by.token_id,
-        },
-        now,
-    )?;
+    let update_id = record_update(conn, by, incident_id, status, &body, cooked, now)?;
     let closing = status.is_closed() && !current.is_closed();
     let mut set = changes.set.clone();
     if kind == Kind::Maintenance && status.is_underway() && !current.is_underway() && set.is_empty()

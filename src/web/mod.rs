@@ -211,8 +211,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(status::subscribe)
         .service(status::atom)
         .service(status::rss)
-        .service(status::history_atom)
-        .service(status::history_rss)
         .service(status::manage)
         .service(status::open_incident)
         .service(status::schedule_maintenance)
@@ -524,6 +522,14 @@ async fn security_headers(
         );
     }
     Ok(res)
+}
+
+/// After a status write: this node's status board (and so its pages, banner and JSON)
+/// shows it at once; other nodes follow within a poll of their event followers.
+pub async fn refresh_status(state: &AppState) -> Result<(), AppError> {
+    let db = state.db.clone();
+    let snapshot = state.status.clone();
+    blocking(move || snapshot.refresh(&db)).await
 }
 
 /// Runs blocking domain code (diesel, argon2) off the async workers.

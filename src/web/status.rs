@@ -5,6 +5,7 @@
 //! snapshot (`crate::status::snapshot`): no query per request.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
@@ -88,41 +89,7 @@ pub async fn status_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
                 @for i in &board.active { (incident_card(&board, i, true)) }
             }
         }
-        section.card.components aria-labelledby="components-h" {
-            h2 #components-h { "Components" }
-            @if board.components.is_empty() {
-                p { "No components are listed yet." }
-            }
-            ul.component-list {
-                @for c in board.top_level().filter(|c| board.shown(c)) {
-                    @if c.is_group {
-                        li.group {
-                            div.component-row {
-                                span.name { (c.name) }
-                                (status_chip(board.status_of(c)))
-                            }
-                            @if !c.description.is_empty() { p.small { (c.description) } }
-                            ul.component-list {
-                                @for child in board.children(c.id).filter(|x| board.shown(x)) {
-                                    (component_item(&board, child))
-                                }
-                            }
-                        }
-                    } @else {
-                        (component_item(&board, c))
-                    }
-                }
-            }
-            p.small.legend {
-                "Each bar is one day (UTC), coloured by the worst status of that day. "
-                span.key.st-operational {} " operational "
-                span.key.st-degraded_performance {} " degraded "
-                span.key.st-partial_outage {} " partial outage "
-                span.key.st-major_outage {} " major outage "
-                span.key.st-under_maintenance {} " maintenance "
-                span.key.st-none {} " no data"
-            }
-        }
+        (PreEscaped(components_section(&board).as_str()))
         @if !board.upcoming.is_empty() {
             section aria-labelledby="upcoming-h" {
                 h2 #upcoming-h { "Scheduled maintenance" }
@@ -156,6 +123,64 @@ pub async fn status_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
             .canonical("/status")
             .feed("Status updates", "/status.atom"),
     ))
+}
+
+/// The components with their 90-day bars: the same for every viewer and changed only when
+/// the board is rebuilt, so it is rendered once per board (a logged-in `/status` rendered
+/// 2,000 bars per request).
+fn components_section(board: &Arc<Board>) -> Arc<String> {
+    type Rendered = Option<(usize, NaiveDateTime, Arc<String>)>;
+    static RENDERED: Mutex<Rendered> = Mutex::new(None);
+    // The board's address and build time name it (a board is never changed in place).
+    let key = (Arc::as_ptr(board) as usize, board.built_at);
+    let mut cache = RENDERED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((ptr, built, html)) = cache.as_ref()
+        && (*ptr, *built) == key
+    {
+        return html.clone();
+    }
+    let html = Arc::new(
+        html! {
+            section.card.components aria-labelledby="components-h" {
+                h2 #components-h { "Components" }
+                @if board.components.is_empty() {
+                    p { "No components are listed yet." }
+                }
+                ul.component-list {
+                    @for c in board.top_level().filter(|c| board.shown(c)) {
+                        @if c.is_group {
+                            li.group {
+                                div.component-row {
+                                    span.name { (c.name) }
+                                    (status_chip(board.status_of(c)))
+                                }
+                                @if !c.description.is_empty() { p.small { (c.description) } }
+                                ul.component-list {
+                                    @for child in board.children(c.id).filter(|x| board.shown(x)) {
+                                        (component_item(board, child))
+                                    }
+                                }
+                            }
+                        } @else {
+                            (component_item(board, c))
+                        }
+                    }
+                }
+                p.small.legend {
+                    "Each bar is one day (UTC), coloured by the worst status of that day. "
+                    span.key.st-operational {} " operational "
+                    span.key.st-degraded_performance {} " degraded "
+                    span.key.st-partial_outage {} " partial outage "
+                    span.key.st-major_outage {} " major outage "
+                    span.key.st-under_maintenance {} " maintenance "
+                    span.key.st-none {} " no data"
+                }
+            }
+        }
+        .into_string(),
+    );
+    *cache = Some((key.0, key.1, html.clone()));
+    html
 }
 
 fn overall(board: &Board) -> Markup {
@@ -480,18 +505,11 @@ pub async fn post_update(
     };
     let db = ctx.state.db.clone();
     let outcome = blocking(move || status::update(&db, by, id, &input)).await?;
-    after_write(&ctx).await;
+    super::refresh_status(&ctx.state).await?;
     match outcome {
         Ok(_) => Ok(redirect(&incident_path(id))),
         Err(errors) => incident_html(&ctx, id, &errors, StatusCode::UNPROCESSABLE_ENTITY).await,
     }
-}
-
-/// This node shows its own writes at once (other nodes within a follower poll).
-async fn after_write(ctx: &Ctx) {
-    let db = ctx.state.db.clone();
-    let snapshot = ctx.state.status.clone();
-    let _ = blocking(move || snapshot.refresh(&db)).await;
 }
 
 #[derive(Deserialize)]
@@ -510,7 +528,7 @@ pub async fn link_topic(
     let user = ctx.require(Role::Staff)?.clone();
     let db = ctx.state.db.clone();
     blocking(move || status::link_topic(&db, &user, id, &form.topic)).await?;
-    after_write(&ctx).await;
+    super::refresh_status(&ctx.state).await?;
     Ok(redirect(&incident_path(id)))
 }
 
@@ -661,17 +679,9 @@ fn updates_html(i: &Incident) -> String {
     .into_string()
 }
 
-#[get("/status.atom")]
+/// `/status.atom`, and `/history.atom` where Statuspage has it.
+#[get("/{name:(status|history)}.atom")]
 pub async fn atom(ctx: Ctx) -> HttpResponse {
-    atom_feed(&ctx)
-}
-
-#[get("/history.atom")]
-pub async fn history_atom(ctx: Ctx) -> HttpResponse {
-    atom_feed(&ctx)
-}
-
-fn atom_feed(ctx: &Ctx) -> HttpResponse {
     let board = ctx.state.status.get();
     let s = &ctx.settings;
     let rfc = |t: &NaiveDateTime| {
@@ -705,17 +715,9 @@ fn atom_feed(ctx: &Ctx) -> HttpResponse {
         .body(xml.into_string())
 }
 
-#[get("/status.rss")]
+/// `/status.rss`, and `/history.rss` where Statuspage has it.
+#[get("/{name:(status|history)}.rss")]
 pub async fn rss(ctx: Ctx) -> HttpResponse {
-    rss_feed(&ctx)
-}
-
-#[get("/history.rss")]
-pub async fn history_rss(ctx: Ctx) -> HttpResponse {
-    rss_feed(&ctx)
-}
-
-fn rss_feed(ctx: &Ctx) -> HttpResponse {
     let board = ctx.state.status.get();
     let s = &ctx.settings;
     let rfc2822 = |t: &NaiveDateTime| t.and_utc().to_rfc2822();
@@ -998,7 +1000,7 @@ async fn save_component(
     let db = ctx.state.db.clone();
     let submitted = input.clone();
     let outcome = blocking(move || status::save_component(&db, &user, id, &submitted)).await?;
-    after_write(&ctx).await;
+    super::refresh_status(&ctx.state).await?;
     match (outcome, id) {
         (Ok(_), _) => Ok(redirect("/staff/status")),
         (Err(errors), Some(id)) => {
@@ -1059,7 +1061,7 @@ pub async fn open_incident(
     };
     let db = ctx.state.db.clone();
     let outcome = blocking(move || status::open(&db, by, &input)).await?;
-    after_write(&ctx).await;
+    super::refresh_status(&ctx.state).await?;
     match outcome {
         Ok(w) => Ok(redirect(&incident_path(w.incident_id))),
         Err(errors) => {
@@ -1109,7 +1111,7 @@ pub async fn schedule_maintenance(
             };
             let db = ctx.state.db.clone();
             let outcome = blocking(move || status::open(&db, by, &input)).await?;
-            after_write(&ctx).await;
+            super::refresh_status(&ctx.state).await?;
             // This form names its fields apart from the incident form's on the same page.
             outcome.map_err(|e| {
                 let mut renamed = FieldErrors::default();

@@ -152,11 +152,14 @@ fn components(body: &IncidentBody) -> Result<Components, AppError> {
     Ok((ids, set))
 }
 
+/// The id in a path, or 404 naming what was not found.
+fn id_of(path: &str, what: &str) -> Result<i64, AppError> {
+    path.parse()
+        .map_err(|_| AppError::Missing(format!("{what} {path} does not exist.")))
+}
+
 async fn answer(ctx: &Ctx, code: StatusCode, incident_id: i64) -> Result<HttpResponse, AppError> {
-    // This node's pages show the write at once; other nodes within a follower poll.
-    let db = ctx.state.db.clone();
-    let snapshot = ctx.state.status.clone();
-    blocking(move || snapshot.refresh(&db)).await?;
+    super::refresh_status(&ctx.state).await?;
     let board = ctx.state.status.get();
     let body = match board.find(incident_id) {
         Some(i) => statuspage::incident_json(&board, i, &ctx.settings),
@@ -207,9 +210,7 @@ pub async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let by = client(&ctx, &req).await?;
-    let id: i64 = path
-        .parse()
-        .map_err(|_| AppError::Missing(format!("Incident {} does not exist.", path.as_str())))?;
+    let id = id_of(&path, "Incident")?;
     let envelope: IncidentEnvelope = read_json(&body)?;
     let b = envelope.incident;
     if b.scheduled_for.is_some() || b.scheduled_until.is_some() {
@@ -241,16 +242,12 @@ pub async fn component(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let by = client(&ctx, &req).await?;
-    let id: i64 = path
-        .parse()
-        .map_err(|_| AppError::Missing(format!("Component {} does not exist.", path.as_str())))?;
+    let id = id_of(&path, "Component")?;
     let envelope: ComponentEnvelope = read_json(&body)?;
     let db = ctx.state.db.clone();
     let status = envelope.component.status;
     blocking(move || status::set_component_status(&db, by, id, &status)).await?;
-    let db = ctx.state.db.clone();
-    let snapshot = ctx.state.status.clone();
-    blocking(move || snapshot.refresh(&db)).await?;
+    super::refresh_status(&ctx.state).await?;
     let board: std::sync::Arc<Board> = ctx.state.status.get();
     let row = board.component(id).ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok()
