@@ -648,11 +648,47 @@ fn staff_run_the_status_page_from_the_web_and_each_role_gets_only_its_tools() {
             403,
             who,
         );
+        assert_status(&c.get("/staff/status/components/new"), 403, who);
+        assert_status(
+            &c.post_with_token(
+                &format!("/staff/status/components/{email}"),
+                &[("name", "Renamed")],
+            ),
+            403,
+            &format!("{who} edits a component"),
+        );
         assert_status(&c.get("/admin/tokens"), 403, who);
         assert_status(
             &c.post_with_token("/admin/tokens", &[("name", "x"), ("scope_status", "on")]),
             403,
             who,
+        );
+        assert_status(
+            &c.post_with_token("/admin/tokens/1/revoke", &[]),
+            403,
+            &format!("{who} revokes a token"),
+        );
+    }
+    assert_eq!(
+        db.number(&format!(
+            "SELECT COUNT(*) AS n FROM status_components WHERE id = {email} AND name = 'Email'"
+        )),
+        1,
+        "nothing renamed"
+    );
+    // Visitors are sent to log in from every staff and member action.
+    for path in [
+        "/staff/status/incidents",
+        "/staff/status/components",
+        "/status/subscribe",
+        "/admin/tokens",
+    ] {
+        let r = anon.post_with_token(path, &[("name", "x")]);
+        assert_eq!(r.status, 303, "{path}: {}", r.body);
+        assert!(
+            r.location().starts_with("/login"),
+            "{path} → {}",
+            r.location()
         );
     }
     assert_status(&member.get("/staff/status"), 403, "member manage page");
