@@ -886,3 +886,82 @@ fn staff_run_the_status_page_from_the_web_and_each_role_gets_only_its_tools() {
     );
     assert_status(&gone, 401, "revoked");
 }
+
+#[test]
+fn resolving_one_of_two_incidents_leaves_the_component_to_the_other_and_hidden_components_appear_when_degraded()
+ {
+    let db = TestDb::new();
+    let server = Server::start(&db);
+    let f = Fixtures::new(&db);
+    let admin = f.person("root_admin", Role::Admin);
+    let api = f.status_component("API", None, false);
+    let admin_c = admin.login(&server);
+    let r = admin_c.submit(
+        "/staff/status/components/new",
+        "/staff/status/components",
+        &[("name", "Legacy v1 API"), ("only_show_if_degraded", "on")],
+    );
+    assert_status(&r, 303, "hidden component");
+    let legacy = db.number("SELECT id AS n FROM status_components WHERE name = 'Legacy v1 API'");
+    let auth = bearer(&f.status_token(&admin));
+    let c = server.client();
+    let h = [("Authorization", auth.as_str())];
+    let open = |name: &str, status: &str, component: i64| {
+        let body = format!(
+            r#"{{"incident": {{"name": "{name}", "components": {{"{component}": "{status}"}}}}}}"#
+        );
+        let r = c.send_json("POST", "/api/status/incidents", &body, &h);
+        assert_status(&r, 201, name);
+        json(&r)["id"].as_str().unwrap().to_string()
+    };
+    let components = || c.json("/api/v2/components.json")["components"].clone();
+    let status_of = |id: i64| {
+        components()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"].as_str() == Some(id.to_string().as_str()))
+            .map(|x| x["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert!(
+        !c.get("/status").body.contains("Legacy v1 API"),
+        "hidden while operational"
+    );
+
+    let outage = open("API outage", "major_outage", api);
+    let _slow = open("Slow API in one region", "degraded_performance", api);
+    assert_eq!(
+        status_of(api),
+        "degraded_performance",
+        "the latest change wins while both run"
+    );
+    let r = c.send_json(
+        "PATCH",
+        &format!("/api/status/incidents/{outage}"),
+        r#"{"incident": {"status": "resolved", "body": "Fixed."}}"#,
+        &h,
+    );
+    assert_status(&r, 200, "resolve the outage");
+    assert_eq!(
+        status_of(api),
+        "degraded_performance",
+        "still degraded: the other incident is open"
+    );
+    assert_eq!(
+        c.json("/api/v2/status.json")["status"]["indicator"],
+        "minor"
+    );
+    assert_eq!(
+        c.json("/api/v2/incidents/unresolved.json")["incidents"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+
+    // The hidden component shows while it is not operational.
+    open("Legacy API errors", "partial_outage", legacy);
+    eventually("hidden component shown while degraded", || {
+        c.get("/status").body.contains("Legacy v1 API")
+    });
+}
