@@ -509,8 +509,12 @@ fn load_status(
         let past = m.days_ago > 0;
         let input = OpenIncident {
             name: m.name.clone(),
-            status: if past { "completed" } else { "scheduled" }.into(),
-            body: m.body.clone(),
+            status: if past { "in_progress" } else { "scheduled" }.into(),
+            body: if past {
+                "Scheduled maintenance is now in progress.".into()
+            } else {
+                m.body.clone()
+            },
             component_ids: m
                 .components
                 .iter()
@@ -520,11 +524,25 @@ fn load_status(
             scheduled_until: Some(until),
             ..Default::default()
         };
+        let cooked = crate::markdown::cook(input.body.trim(), &|_| false).html;
+        if !past {
+            // Upcoming: scheduled now; it starts and ends by itself.
+            status::open_in(conn, by, &input, &cooked, db::now())?
+                .map_err(|e| invalid(&m.name, e))?;
+            continue;
+        }
+        // A past window: under way at its start, completed at its end, so that its day shows
+        // in the uptime bars as maintenance.
+        let written =
+            status::open_in(conn, by, &input, &cooked, from)?.map_err(|e| invalid(&m.name, e))?;
+        let done = UpdateIncident {
+            status: "completed".into(),
+            body: m.body.clone(),
+            ..Default::default()
+        };
         let cooked = crate::markdown::cook(m.body.trim(), &|_| false).html;
-        // A past window is recorded as completed when it ended; an upcoming one is scheduled
-        // now (it starts and ends by itself).
-        let written_at = if past { until } else { db::now() };
-        status::open_in(conn, by, &input, &cooked, written_at)?.map_err(|e| invalid(&m.name, e))?;
+        status::update_in(conn, by, written.incident_id, &done, &cooked, until)?
+            .map_err(|e| invalid(&m.name, e))?;
     }
     Ok(())
 }

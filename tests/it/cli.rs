@@ -120,8 +120,24 @@ fn seed_demo_fills_an_empty_database_once() {
         status.body.contains("day st-major_outage"),
         "last quarter's outage in the bars"
     );
+    assert!(
+        status.body.contains("day st-under_maintenance"),
+        "last month's maintenance in the bars"
+    );
     let history = server.client().json("/api/v2/incidents.json");
     assert_eq!(history["incidents"].as_array().map(Vec::len), Some(2));
+    let maintenance = server.client().json("/api/v2/scheduled-maintenances.json");
+    let statuses: Vec<&str> = maintenance["scheduled_maintenances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["status"].as_str())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["scheduled", "completed"],
+        "upcoming first, then the past one"
+    );
     assert_eq!(history["incidents"][1]["status"], "postmortem");
     assert!(
         home.body.contains("/setup"),
