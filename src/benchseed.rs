@@ -774,6 +774,17 @@ struct People {
 }
 
 impl People {
+    /// The staff member who writes the generated articles and incidents: the first one who
+    /// is not the admin (the admin when there is none).
+    fn first_staff(&self) -> i64 {
+        self.staff
+            .iter()
+            .copied()
+            .filter(|id| *id != self.first_id)
+            .min()
+            .unwrap_or(self.first_id)
+    }
+
     fn member(&self, rng: &mut StdRng) -> i64 {
         // A few people write most posts: u^3 puts ~46% of picks in the first 10%.
         let u: f64 = rng.r#gen();
@@ -1689,12 +1700,7 @@ pub fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
     report.longest_topic = longest;
     if opts.kb > 0 {
         let kb_started = Instant::now();
-        let staff = people
-            .staff
-            .iter()
-            .copied()
-            .filter(|id| *id != people.first_id);
-        let editor = staff.min().unwrap_or(people.first_id);
+        let editor = people.first_staff();
         let (articles, votes, sample) =
             write_kb(db, opts, editor, &people.members, end, &mut generator.rng)?;
         report.articles = articles;
@@ -1709,12 +1715,7 @@ pub fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
     }
     if opts.incidents > 0 {
         let status_started = Instant::now();
-        let staff = people
-            .staff
-            .iter()
-            .copied()
-            .filter(|id| *id != people.first_id);
-        let staff_id = staff.min().unwrap_or(people.first_id);
+        let staff_id = people.first_staff();
         let updates = write_status(db, opts, staff_id, end, &mut generator.rng)?;
         report.incidents = opts.incidents as u64;
         say(format!(

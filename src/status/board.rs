@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDateTime, TimeDelta};
 
 use super::uptime::{self, Bars, Touch};
-use super::{ComponentStatus, Impact, IncidentStatus, Indicator, Kind};
+use super::{ComponentStatus, Impact, IncidentStatus, Kind};
 use crate::db::status::{self as q, ChangeRow, ComponentRow, IncidentRow, UpdateRow};
 use crate::db::{Db, DbConn};
 use crate::error::AppError;
@@ -46,10 +46,7 @@ impl Incident {
 
     /// Shown in the banner on every page: unresolved incidents and maintenance under way.
     pub fn is_active(&self) -> bool {
-        match self.kind() {
-            Kind::Incident => !self.status().is_closed(),
-            Kind::Maintenance => self.status().is_underway(),
-        }
+        super::is_active(&self.row)
     }
 }
 
@@ -66,7 +63,9 @@ pub struct Board {
     pub recent_maintenance: Vec<Incident>,
     /// Per component (not groups).
     pub uptime: HashMap<i64, Bars>,
-    pub indicator: Indicator,
+    /// The page's overall state (`status.indicator`): the worst of the components' and the
+    /// active incidents' impacts, maintenance below any outage.
+    pub indicator: Impact,
 }
 
 impl Board {
@@ -80,7 +79,7 @@ impl Board {
             recent_incidents: Vec::new(),
             recent_maintenance: Vec::new(),
             uptime: HashMap::new(),
-            indicator: Indicator::None,
+            indicator: Impact::None,
         }
     }
 
@@ -219,10 +218,10 @@ pub fn load(conn: &mut DbConn, now: NaiveDateTime) -> Result<Board, AppError> {
     let indicator = active
         .iter()
         .map(|i| match i.kind() {
-            Kind::Maintenance => Indicator::Maintenance,
-            Kind::Incident => Indicator::from_impact(i.impact()),
+            Kind::Maintenance => Impact::Maintenance,
+            Kind::Incident => i.impact(),
         })
-        .fold(Indicator::from_component(worst_component), Ord::max);
+        .fold(Impact::from_component(worst_component), Ord::max);
     Ok(Board {
         built_at: now,
         components,

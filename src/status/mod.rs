@@ -246,8 +246,20 @@ impl Impact {
         Impact::parse(s).unwrap_or(Impact::None)
     }
 
+    /// Statuspage's wording for the page's overall state (`status.indicator` takes the same
+    /// five values as an impact), which widgets and monitors show as it is.
+    pub fn description(self) -> &'static str {
+        match self {
+            Impact::None => "All Systems Operational",
+            Impact::Minor => "Minor Service Outage",
+            Impact::Major => "Partial System Outage",
+            Impact::Critical => "Major System Outage",
+            Impact::Maintenance => "Service Under Maintenance",
+        }
+    }
+
     /// What an incident's impact is when staff did not set one: from the worst status it
-    /// gave a component (Statuspage's rule).
+    /// gave a component (Statuspage's rule). The page's indicator follows the same rule.
     pub fn from_component(status: ComponentStatus) -> Impact {
         match status {
             ComponentStatus::Operational => Impact::None,
@@ -255,59 +267,6 @@ impl Impact {
             ComponentStatus::DegradedPerformance => Impact::Minor,
             ComponentStatus::PartialOutage => Impact::Major,
             ComponentStatus::MajorOutage => Impact::Critical,
-        }
-    }
-}
-
-/// The page's overall state (`status.indicator` in the JSON API).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Indicator {
-    None,
-    Maintenance,
-    Minor,
-    Major,
-    Critical,
-}
-
-impl Indicator {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Indicator::None => "none",
-            Indicator::Minor => "minor",
-            Indicator::Major => "major",
-            Indicator::Critical => "critical",
-            Indicator::Maintenance => "maintenance",
-        }
-    }
-
-    /// Statuspage's own wording, which widgets and monitors show as it is.
-    pub fn description(self) -> &'static str {
-        match self {
-            Indicator::None => "All Systems Operational",
-            Indicator::Minor => "Minor Service Outage",
-            Indicator::Major => "Partial System Outage",
-            Indicator::Critical => "Major System Outage",
-            Indicator::Maintenance => "Service Under Maintenance",
-        }
-    }
-
-    pub fn from_component(status: ComponentStatus) -> Indicator {
-        match status {
-            ComponentStatus::Operational => Indicator::None,
-            ComponentStatus::UnderMaintenance => Indicator::Maintenance,
-            ComponentStatus::DegradedPerformance => Indicator::Minor,
-            ComponentStatus::PartialOutage => Indicator::Major,
-            ComponentStatus::MajorOutage => Indicator::Critical,
-        }
-    }
-
-    pub fn from_impact(impact: Impact) -> Indicator {
-        match impact {
-            Impact::None => Indicator::None,
-            Impact::Maintenance => Indicator::Maintenance,
-            Impact::Minor => Indicator::Minor,
-            Impact::Major => Indicator::Major,
-            Impact::Critical => Indicator::Critical,
         }
     }
 }
@@ -855,6 +814,16 @@ fn record_update(
     )
 }
 
+/// Under way now: an unresolved incident, or maintenance in progress or verifying (what the
+/// banner on every page names, and what still holds a component's status).
+pub fn is_active(row: &IncidentRow) -> bool {
+    let status = IncidentStatus::of(&row.status);
+    match Kind::of(row) {
+        Kind::Incident => !status.is_closed(),
+        Kind::Maintenance => status.is_underway(),
+    }
+}
+
 fn maintenance_set(affected: &[i64]) -> Vec<(i64, ComponentStatus)> {
     affected
         .iter()
@@ -1118,7 +1087,7 @@ fn restored_status(
     let others: Vec<i64> = q::unresolved(conn)?
         .into_iter()
         .filter(|i| i.id != ending)
-        .filter(|i| Kind::of(i) == Kind::Incident || IncidentStatus::of(&i.status).is_underway())
+        .filter(is_active)
         .map(|i| i.id)
         .collect();
     let mut worst = ComponentStatus::Operational;

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::blocking;
 use super::ctx::{CsrfForm, Ctx};
 use super::layout::{self, Page, csrf_field};
+use super::view::NoFields;
 use super::view::{redirect, when};
 use crate::accounts::Role;
 use crate::accounts::api_tokens::{self, Scope};
@@ -147,7 +148,7 @@ pub async fn create(
 pub async fn revoke(
     ctx: Ctx,
     path: web::Path<String>,
-    _form: CsrfForm<std::collections::HashMap<String, String>>,
+    _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let id: i64 = path.parse().map_err(|_| AppError::NotFound)?;
     let user = ctx.require(Role::Admin)?.clone();

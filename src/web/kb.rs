@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::blocking;
 use super::ctx::{CsrfForm, Ctx};
 use super::layout::{self, Page, contact_block, csrf_field};
+use super::view::NoFields;
 use super::view::{Format, redirect, split_format, textarea_field, urlencode, when};
 use crate::accounts::Role;
 use crate::db::kb::{ArticleListRow, SectionRow};
@@ -888,9 +889,6 @@ pub async fn restore(
 }
 
 // ---- from the forum ----------------------------------------------------------------------
-
-#[derive(Deserialize, Default)]
-pub struct NoFields {}
 
 #[post("/t/{id}/to-article")]
 pub async fn from_topic(

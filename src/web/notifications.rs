@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::blocking;
 use super::ctx::{CsrfForm, Ctx};
 use super::layout::{self, Page, csrf_field};
+use super::view::NoFields;
 use super::view::redirect;
 use super::view::when;
 use crate::error::AppError;
@@ -68,9 +69,6 @@ pub async fn open(ctx: Ctx, id: web::Path<i64>) -> Result<HttpResponse, AppError
     let target = blocking(move || notifications::open(&database, user_id, id)).await?;
     Ok(redirect(&target))
 }
-
-#[derive(Deserialize, Default)]
-pub struct NoFields {}
 
 #[post("/notifications/read")]
 pub async fn mark_all_read(ctx: Ctx, _f: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::ctx::{CsrfForm, Ctx};
 use super::layout::{self, Page, csrf_field};
+use super::view::NoFields;
 use super::view::redirect;
 use super::view::{textarea_field, when};
 use super::{RateLimits, blocking};
@@ -169,9 +170,6 @@ pub async fn revisions_page(ctx: Ctx, id: web::Path<i64>) -> Result<HttpResponse
 }
 
 // ---- delete, hide, like, accept -----------------------------------------------------------
-
-#[derive(Deserialize, Default)]
-pub struct NoFields {}
 
 #[post("/p/{id}/delete")]
 pub async fn delete(

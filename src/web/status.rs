@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::blocking;
 use super::ctx::{CsrfForm, Ctx};
 use super::layout::{self, Page, csrf_field};
+use super::view::NoFields;
 use super::view::{redirect, textarea_field};
 use crate::accounts::Role;
 use crate::db::status::ComponentRow;
@@ -86,14 +87,14 @@ pub async fn status_page(ctx: Ctx) -> Result<HttpResponse, AppError> {
         @if !board.active.is_empty() {
             section aria-labelledby="active-h" {
                 h2 #active-h { "Happening now" }
-                @for i in &board.active { (incident_card(&board, i, true)) }
+                @for i in &board.active { (incident_card(&board, i)) }
             }
         }
         (PreEscaped(components_section(&board).as_str()))
         @if !board.upcoming.is_empty() {
             section aria-labelledby="upcoming-h" {
                 h2 #upcoming-h { "Scheduled maintenance" }
-                @for i in &board.upcoming { (incident_card(&board, i, false)) }
+                @for i in &board.upcoming { (incident_card(&board, i)) }
             }
         }
         @if let Some(on) = subscribed {
@@ -185,11 +186,11 @@ fn components_section(board: &Arc<Board>) -> Arc<String> {
 
 fn overall(board: &Board) -> Markup {
     let class = match board.indicator {
-        status::Indicator::None => "overall ok",
-        status::Indicator::Maintenance => "overall maintenance",
-        status::Indicator::Minor => "overall minor",
-        status::Indicator::Major => "overall major",
-        status::Indicator::Critical => "overall critical",
+        status::Impact::None => "overall ok",
+        status::Impact::Maintenance => "overall maintenance",
+        status::Impact::Minor => "overall minor",
+        status::Impact::Major => "overall major",
+        status::Impact::Critical => "overall critical",
     };
     html! {
         div class=(class) role="status" {
@@ -259,7 +260,7 @@ fn downtime(secs: f64) -> String {
     }
 }
 
-fn incident_card(board: &Board, i: &Incident, link: bool) -> Markup {
+fn incident_card(board: &Board, i: &Incident) -> Markup {
     let names: Vec<&str> = i
         .components
         .iter()
@@ -269,7 +270,7 @@ fn incident_card(board: &Board, i: &Incident, link: bool) -> Markup {
     html! {
         article.card.incident {
             h3 {
-                @if link { a href=(incident_path(i.row.id)) { (i.row.name) } } @else { a href=(incident_path(i.row.id)) { (i.row.name) } }
+                a href=(incident_path(i.row.id)) { (i.row.name) }
                 " " (incident_chip(i))
             }
             @if i.kind() == Kind::Maintenance {
@@ -536,7 +537,7 @@ pub async fn link_topic(
 pub async fn to_article(
     ctx: Ctx,
     path: web::Path<String>,
-    _form: CsrfForm<HashMap<String, String>>,
+    _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let id: i64 = path.parse().map_err(|_| AppError::NotFound)?;
     let user = ctx.require(Role::Staff)?.clone();
@@ -642,7 +643,7 @@ pub async fn history(ctx: Ctx, q: web::Query<HistoryQuery>) -> Result<HttpRespon
         @if incidents.is_empty() {
             p { "No incidents or maintenance this month." }
         }
-        @for i in &incidents { (incident_card(&board, i, true)) }
+        @for i in &incidents { (incident_card(&board, i)) }
         nav.pager aria-label="Months" {
             @if has_prev { a rel="prev" href={ "/status/history?month=" (prev_month(month).format("%Y-%m")) } { "← " (prev_month(month).format("%B %Y")) } }
             @if has_next { a rel="next" href={ "/status/history?month=" (next_month(month).format("%Y-%m")) } { (next_month(month).format("%B %Y")) " →" } }

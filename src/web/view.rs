@@ -76,6 +76,10 @@ pub fn textarea_field(
     }
 }
 
+/// The form of a button that sends nothing but its CSRF token (`CsrfForm<NoFields>`).
+#[derive(serde::Deserialize, Default)]
+pub struct NoFields {}
+
 pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
