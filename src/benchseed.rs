@@ -1216,6 +1216,8 @@ impl Generator<'_> {
                     mentions: Vec::new(),
                     quotes: Vec::new(),
                     incident_id: None,
+                    idea_status: None,
+                    changelog_id: None,
                 };
                 self.event(&created, Some(post_id), Some(user), at);
                 let candidate = (post_id, user, at);

@@ -183,6 +183,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let pages = std::sync::Arc::new(web::page_cache::PageCache::default());
             let status = crate::status::snapshot::Snapshot::load(&db)?;
             status.spawn_refresh(db.clone())?;
+            let whats_new = crate::changelog::whats_new::WhatsNew::load(&db)?;
             // This node's subscribers of the event log, in order (src/followers.rs).
             crate::followers::spawn(
                 db.clone(),
@@ -194,6 +195,10 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     Box::new(crate::status::snapshot::SnapshotSubscriber {
                         db: db.clone(),
                         snapshot: status.clone(),
+                    }),
+                    Box::new(crate::changelog::whats_new::WhatsNewSubscriber {
+                        db: db.clone(),
+                        whats_new: whats_new.clone(),
                     }),
                     Box::new(pages.clone()),
                 ],
@@ -215,6 +220,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 pages,
                 views,
                 status,
+                whats_new,
             };
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
             actix_web::rt::System::new().block_on(web::serve(state))?;

@@ -42,6 +42,9 @@ struct DemoCategory {
     color: String,
     #[serde(default)]
     staff_only: bool,
+    /// "ideas" for a category of ideas.
+    #[serde(default)]
+    kind: String,
 }
 
 #[derive(Deserialize)]
@@ -162,6 +165,7 @@ fn load_forum(
             color: c.color.clone(),
             position: position.to_string(),
             staff_only: c.staff_only.then(|| "on".into()),
+            kind: c.kind.clone(),
         };
         let checked = categories::checked(&input).map_err(|e| invalid(&c.slug, e))?;
         let id =

@@ -92,6 +92,14 @@ pub enum Event {
         /// the incident instead (one notice per reporter however many topics they opened).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         incident_id: Option<i64>,
+        /// A staff explanation of an idea's new status (`ideas::set_status`): voters and
+        /// participants hear of it as a status change.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        idea_status: Option<String>,
+        /// Posted because this changelog post was published: everyone concerned hears of it
+        /// once, from the changelog post, not from each reply.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        changelog_id: Option<i64>,
     },
     /// Subject: the post. Actor: the editor.
     #[serde(rename = "post.edited")]
@@ -261,6 +269,49 @@ pub enum Event {
     /// Subject: the token. Actor: the admin.
     #[serde(rename = "api_token.revoked")]
     ApiTokenRevoked {},
+
+    // ---- ideas ---------------------------------------------------------------------------
+    /// A member's vote added (`voted`) or withdrawn; `votes` is the count after it.
+    /// Subject: the idea (its topic). Actor: the member.
+    #[serde(rename = "idea.voted")]
+    IdeaVoted { voted: bool, votes: i32 },
+    /// Subject: the idea. Actor: staff. `post_id`: the staff post explaining it;
+    /// `changelog_id`: the changelog post that shipped it.
+    #[serde(rename = "idea.status_changed")]
+    IdeaStatusChanged {
+        from: String,
+        to: String,
+        #[serde(default)]
+        post_id: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        changelog_id: Option<i64>,
+    },
+    /// A duplicate idea was merged into `into` (its votes moved over, once per member).
+    /// Subject: the duplicate. Actor: staff.
+    #[serde(rename = "idea.merged")]
+    IdeaMerged { into: i64, moved_votes: i64 },
+
+    // ---- changelog -----------------------------------------------------------------------
+    /// Created or edited (`renamed_from`: its old slug). Subject: the post. Actor: staff.
+    #[serde(rename = "changelog.saved")]
+    ChangelogSaved {
+        slug: String,
+        status: String,
+        created: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        renamed_from: Option<String>,
+    },
+    /// Published for the first time: the loop was closed for what it links (ideas shipped,
+    /// replies posted); everyone concerned is notified from this event, once.
+    /// Subject: the post. Actor: staff.
+    #[serde(rename = "changelog.published")]
+    ChangelogPublished {
+        slug: String,
+        /// Linked forum topics, ideas among them.
+        topics: Vec<i64>,
+        #[serde(default)]
+        articles: Vec<i64>,
+    },
 }
 
 /// How sessions ended (`session.ended`): three payload shapes under one kind.
@@ -335,6 +386,11 @@ impl Event {
             Event::StatusSubscriptionChanged { .. } => "status.subscription_changed",
             Event::ApiTokenCreated { .. } => "api_token.created",
             Event::ApiTokenRevoked {} => "api_token.revoked",
+            Event::IdeaVoted { .. } => "idea.voted",
+            Event::IdeaStatusChanged { .. } => "idea.status_changed",
+            Event::IdeaMerged { .. } => "idea.merged",
+            Event::ChangelogSaved { .. } => "changelog.saved",
+            Event::ChangelogPublished { .. } => "changelog.published",
         }
     }
 
@@ -387,7 +443,13 @@ impl Event {
             | Event::StatusComponentChanged { .. }
             | Event::IncidentOpened { .. }
             | Event::IncidentUpdated { .. }
-            | Event::IncidentTopicLinked { .. } => true,
+            | Event::IncidentTopicLinked { .. }
+            // Vote counts show on lists, the roadmap and the idea.
+            | Event::IdeaVoted { .. }
+            | Event::IdeaStatusChanged { .. }
+            | Event::IdeaMerged { .. }
+            | Event::ChangelogSaved { .. }
+            | Event::ChangelogPublished { .. } => true,
         }
     }
 
@@ -633,6 +695,8 @@ mod tests {
                     mentions: vec![1],
                     quotes: vec![9, 8],
                     incident_id: None,
+                    idea_status: None,
+                    changelog_id: None,
                 },
                 "post.created",
                 r#"{"mentions":[1],"post_number":4,"quotes":[9,8],"staff":true,"topic_id":3}"#,
@@ -849,6 +913,51 @@ mod tests {
                 r#"{"name":"monitor","scopes":"status"}"#,
             ),
             (Event::ApiTokenRevoked {}, "api_token.revoked", "{}"),
+            (
+                Event::IdeaVoted {
+                    voted: true,
+                    votes: 4,
+                },
+                "idea.voted",
+                r#"{"voted":true,"votes":4}"#,
+            ),
+            (
+                Event::IdeaStatusChanged {
+                    from: "open".into(),
+                    to: "planned".into(),
+                    post_id: Some(9),
+                    changelog_id: None,
+                },
+                "idea.status_changed",
+                r#"{"from":"open","post_id":9,"to":"planned"}"#,
+            ),
+            (
+                Event::IdeaMerged {
+                    into: 3,
+                    moved_votes: 2,
+                },
+                "idea.merged",
+                r#"{"into":3,"moved_votes":2}"#,
+            ),
+            (
+                Event::ChangelogSaved {
+                    slug: "dark-mode".into(),
+                    status: "draft".into(),
+                    created: true,
+                    renamed_from: None,
+                },
+                "changelog.saved",
+                r#"{"created":true,"slug":"dark-mode","status":"draft"}"#,
+            ),
+            (
+                Event::ChangelogPublished {
+                    slug: "dark-mode".into(),
+                    topics: vec![3, 4],
+                    articles: vec![1],
+                },
+                "changelog.published",
+                r#"{"articles":[1],"slug":"dark-mode","topics":[3,4]}"#,
+            ),
         ]
     }
 
@@ -863,10 +972,10 @@ mod tests {
                 "{kind} {payload}"
             );
         }
-        // Every variant has a row (46 kinds; session.ended has three shapes).
+        // Every variant has a row (51 kinds; session.ended has three shapes).
         let mut kinds: Vec<&str> = table.iter().map(|(_, k, _)| *k).collect();
         kinds.dedup();
-        assert_eq!(kinds.len(), 46);
+        assert_eq!(kinds.len(), 51);
     }
 
     #[test]
@@ -922,6 +1031,8 @@ mod tests {
                 mentions: vec![],
                 quotes: vec![],
                 incident_id: None,
+                idea_status: None,
+                changelog_id: None,
             })
         );
         assert_eq!(

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod benchseed;
+pub mod changelog;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -11,6 +12,7 @@ pub mod events;
 pub mod followers;
 pub mod forms;
 pub mod forum;
+pub mod ideas;
 pub mod kb;
 pub mod markdown;
 pub mod notifications;

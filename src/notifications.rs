@@ -21,6 +21,10 @@ const CURSOR: &str = "notifications";
 pub enum Kind {
     Mention,
     Quote,
+    /// An idea the member voted for or took part in changed status (with staff's why).
+    IdeaStatus,
+    /// A changelog post shipped something the member voted for, asked or replied in.
+    Shipped,
     StaffReply,
     SolvedAnswer,
     Solved,
@@ -36,9 +40,11 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Mention,
         Kind::Quote,
+        Kind::IdeaStatus,
+        Kind::Shipped,
         Kind::StaffReply,
         Kind::SolvedAnswer,
         Kind::Solved,
@@ -54,6 +60,8 @@ impl Kind {
         match self {
             Kind::Mention => "mention",
             Kind::Quote => "quote",
+            Kind::IdeaStatus => "idea_status",
+            Kind::Shipped => "shipped",
             Kind::StaffReply => "staff_reply",
             Kind::SolvedAnswer => "solved_answer",
             Kind::Solved => "solved",
@@ -76,37 +84,73 @@ impl Kind {
 /// once held it long enough to add ~100 ms to concurrent replies (load suite, p99).
 const BATCH: i64 = 25;
 
+/// Notifications per transaction when one event reaches many people (a changelog post
+/// that shipped an idea with 10,000 voters): the event is worked through in slices of this
+/// many recipients, each its own transaction, so other writers wait ~10 ms at a time, not
+/// for the whole fan-out.
+const FANOUT_SLICE: usize = 500;
+/// Where a sliced event stands: its id, and the last recipient (user id) already notified.
+const PARTIAL_EVENT: &str = "notifications.partial_event";
+const PARTIAL_USER: &str = "notifications.partial_user";
+
 /// Turns new events into notifications; returns how many events were consumed.
 pub fn process(db: &Db) -> Result<usize, AppError> {
     let mut total = 0;
     loop {
-        let consumed = db.write_sync(|conn| {
+        let (consumed, more) = db.write_sync(|conn| {
             db::advisory_lock(conn, db::NOTIFIER_LOCK)?;
             let cursor = nq::cursor(conn, CURSOR)?;
             let batch = events::after(conn, cursor, BATCH)?;
-            let Some(last) = batch.last().map(|e| e.id) else {
-                return Ok(0);
-            };
+            if batch.is_empty() {
+                return Ok((0, false));
+            }
+            let partial_event = nq::cursor(conn, PARTIAL_EVENT)?;
+            let partial_user = nq::cursor(conn, PARTIAL_USER)?;
+            let mut written = 0;
+            let mut done = cursor;
             for event in &batch {
-                for (user_id, kind, subject) in recipients(conn, event)? {
+                let mut people = recipients(conn, event)?;
+                if event.id == partial_event {
+                    people.retain(|r| r.0 > partial_user);
+                }
+                let room = FANOUT_SLICE.saturating_sub(written).max(1);
+                let sliced = people.len() > room;
+                if sliced && written > 0 {
+                    break; // this event starts the next transaction
+                }
+                people.truncate(room);
+                for (user_id, kind, subject) in &people {
                     nq::insert(
                         conn,
                         &NewNotification {
-                            user_id,
+                            user_id: *user_id,
                             event_id: event.id,
                             kind: kind.as_str(),
-                            subject,
+                            subject: *subject,
                             actor_id: event.actor_id,
                             at: event.created_at,
                         },
                     )?;
                 }
+                written += people.len();
+                if sliced {
+                    // Part of this event is done: the next transaction goes on from here.
+                    let last_user = people.last().map_or(0, |r| r.0);
+                    nq::set_cursor(conn, PARTIAL_EVENT, event.id)?;
+                    nq::set_cursor(conn, PARTIAL_USER, last_user)?;
+                    nq::set_cursor(conn, CURSOR, done)?;
+                    return Ok((0, true));
+                }
+                done = event.id;
             }
-            nq::set_cursor(conn, CURSOR, last)?;
-            Ok(batch.len())
+            nq::set_cursor(conn, CURSOR, done)?;
+            let consumed = batch.iter().filter(|e| e.id <= done).count();
+            // More waits when this batch stopped early or was full.
+            let more = consumed < batch.len() || batch.len() as i64 == BATCH;
+            Ok((consumed, more))
         })?;
         total += consumed;
-        if (consumed as i64) < BATCH {
+        if !more {
             return Ok(total);
         }
     }
@@ -195,6 +239,15 @@ fn recipients(conn: &mut DbConn, stored: &StoredEvent) -> Result<Vec<Recipient>,
                     );
                 }
             }
+            if let Event::PostCreated {
+                idea_status: Some(_),
+                ..
+            } = event
+            {
+                for user in crate::db::ideas::voters_and_participants(conn, &[topic.id])? {
+                    offer(user, Kind::IdeaStatus);
+                }
+            }
             chosen.retain(|user, _| topic_levels.get(user) != Some(&WatchLevel::Muted));
             if let Event::PostCreated {
                 incident_id: Some(_),
@@ -204,6 +257,15 @@ fn recipients(conn: &mut DbConn, stored: &StoredEvent) -> Result<Vec<Recipient>,
                 // The reporter hears of it once, from the incident (see `IncidentUpdated`).
                 chosen.remove(&topic.user_id);
             }
+            if let Event::PostCreated {
+                changelog_id: Some(_),
+                ..
+            } = event
+            {
+                // Everyone concerned hears of it once, from the changelog post.
+                return Ok(Vec::new());
+            }
+
             post_id.map_or(Subject::Topic(topic_id), Subject::Post)
         }
         Event::PostLiked {
@@ -266,6 +328,15 @@ fn recipients(conn: &mut DbConn, stored: &StoredEvent) -> Result<Vec<Recipient>,
             }
             Subject::Incident(id)
         }
+        Event::ChangelogPublished { topics, .. } => {
+            let Some(id) = stored.subject_id else {
+                return Ok(Vec::new());
+            };
+            for user in crate::db::ideas::voters_and_participants(conn, topics)? {
+                offer(user, Kind::Shipped);
+            }
+            Subject::ChangelogPost(id)
+        }
         _ => return Ok(Vec::new()),
     };
     let mut out: Vec<Recipient> = chosen
@@ -291,6 +362,8 @@ impl Shown {
         match Kind::parse(&self.row.kind) {
             Some(Kind::Mention) => format!("{actor} mentioned you in “{topic}”"),
             Some(Kind::Quote) => format!("{actor} quoted you in “{topic}”"),
+            Some(Kind::IdeaStatus) => format!("An idea you follow changed status: “{topic}”"),
+            Some(Kind::Shipped) => format!("Because you asked: “{topic}”"),
             Some(Kind::StaffReply) => {
                 format!("{actor} from our team answered your question “{topic}”")
             }
@@ -357,9 +430,34 @@ pub fn list(
                 incidents.insert(id, i.name);
             }
         }
+        // Changelog posts: by their title, to their page.
+        let changelog_ids: Vec<i64> = rows
+            .iter()
+            .filter_map(|r| match r.subject() {
+                Some(Subject::ChangelogPost(id)) => Some(id),
+                _ => None,
+            })
+            .collect();
+        let changelog: HashMap<i64, (String, String)> =
+            crate::db::changelog::posts_by_ids(conn, &changelog_ids)?
+                .into_iter()
+                .map(|p| (p.id, (p.title, p.slug)))
+                .collect();
         Ok(rows
             .into_iter()
             .map(|row| {
+                if let Some(Subject::ChangelogPost(id)) = row.subject() {
+                    let post = changelog.get(&id);
+                    return Shown {
+                        actor: None,
+                        topic_title: post.map(|(title, _)| title.clone()),
+                        href: post.map_or_else(
+                            || "/changelog".to_string(),
+                            |(_, slug)| Subject::ChangelogPost(id).path(Named::slug(slug)),
+                        ),
+                        row,
+                    };
+                }
                 if let Some(Subject::Incident(id)) = row.subject() {
                     return Shown {
                         actor: None,
@@ -425,6 +523,7 @@ mod tests {
         }
         assert_eq!(Kind::parse("from_the_future"), None);
         assert!(Kind::Mention < Kind::Quote && Kind::Quote < Kind::StaffReply);
+        assert!(Kind::IdeaStatus < Kind::StaffReply && Kind::IdeaStatus < Kind::Reply);
         assert!(Kind::StaffReply < Kind::Reply && Kind::Reply < Kind::NewTopic);
         assert!(Kind::SolvedAnswer < Kind::Solved);
     }

@@ -76,6 +76,8 @@ pub struct User {
     pub role: Role,
     pub created_at: NaiveDateTime,
     pub unread_notifications: i32,
+    /// When the member last opened the changelog (the header's "What's new" marker).
+    pub changelog_seen_at: Option<NaiveDateTime>,
 }
 
 impl From<db::users::UserRow> for User {
@@ -87,6 +89,7 @@ impl From<db::users::UserRow> for User {
             email: row.email,
             created_at: row.created_at,
             unread_notifications: row.unread_notifications,
+            changelog_seen_at: row.changelog_seen_at,
         }
     }
 }
@@ -168,6 +171,7 @@ pub fn register(
             role,
             created_at: db::now(),
             unread_notifications: 0,
+            changelog_seen_at: None,
         })),
         Ok(Err(errors)) => Ok(Err(errors)),
         // A concurrent registration won the race for the same name or email.

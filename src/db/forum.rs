@@ -23,6 +23,15 @@ pub struct CategoryRow {
     pub staff_only: bool,
     #[serde(skip)]
     pub created_at: NaiveDateTime,
+    /// "discussion" or "ideas" (see `crate::ideas`).
+    pub kind: String,
+}
+
+impl CategoryRow {
+    /// Topics here are ideas that members vote on.
+    pub fn is_ideas(&self) -> bool {
+        self.kind == "ideas"
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -123,6 +132,7 @@ pub struct CategoryFields<'a> {
     pub color: &'a str,
     pub position: i32,
     pub staff_only: bool,
+    pub kind: &'a str,
 }
 
 pub fn insert_category(conn: &mut DbConn, c: &CategoryFields) -> Result<i64, AppError> {
@@ -134,6 +144,7 @@ pub fn insert_category(conn: &mut DbConn, c: &CategoryFields) -> Result<i64, App
             categories::color.eq(c.color),
             categories::position.eq(c.position),
             categories::staff_only.eq(c.staff_only),
+            categories::kind.eq(c.kind),
             categories::created_at.eq(super::now()),
         ))
         .returning(categories::id)
@@ -149,6 +160,7 @@ pub fn update_category(conn: &mut DbConn, id: i64, c: &CategoryFields) -> Result
             categories::color.eq(c.color),
             categories::position.eq(c.position),
             categories::staff_only.eq(c.staff_only),
+            categories::kind.eq(c.kind),
         ))
         .execute(conn)?)
 }

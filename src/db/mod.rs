@@ -2,8 +2,10 @@
 //! queries both backends share (one file per table family below).
 
 pub mod api_tokens;
+pub mod changelog;
 pub mod events;
 pub mod forum;
+pub mod ideas;
 pub mod kb;
 pub mod notifications;
 pub mod related;

@@ -11,6 +11,7 @@ diesel::table! {
         role -> Text,
         created_at -> Timestamp,
         unread_notifications -> Integer,
+        changelog_seen_at -> Nullable<Timestamp>,
     }
 }
 
@@ -57,6 +58,7 @@ diesel::table! {
         position -> Integer,
         staff_only -> Bool,
         created_at -> Timestamp,
+        kind -> Text,
     }
 }
 
@@ -403,6 +405,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ideas (topic_id) {
+        topic_id -> BigInt,
+        status -> Text,
+        vote_count -> Integer,
+        merged_into -> Nullable<BigInt>,
+        status_changed_at -> Timestamp,
+        shipped_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idea_votes (topic_id, user_id) {
+        topic_id -> BigInt,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    changelog_posts (id) {
+        id -> BigInt,
+        slug -> Text,
+        title -> Text,
+        raw -> Text,
+        cooked -> Text,
+        label_new -> Bool,
+        label_improved -> Bool,
+        label_fixed -> Bool,
+        status -> Text,
+        author_id -> BigInt,
+        published_on -> Date,
+        published_at -> Nullable<Timestamp>,
+        loop_closed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    changelog_links (post_id, subject_kind, subject_id) {
+        post_id -> BigInt,
+        subject_kind -> Text,
+        subject_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    changelog_slug_redirects (old_slug) {
+        old_slug -> Text,
+        post_id -> BigInt,
+    }
+}
+
+diesel::joinable!(ideas -> topics (topic_id));
+diesel::joinable!(changelog_links -> changelog_posts (post_id));
 diesel::joinable!(kb_articles -> kb_sections (section_id));
 diesel::joinable!(kb_article_topics -> kb_articles (article_id));
 diesel::joinable!(kb_article_topics -> topics (topic_id));
@@ -450,4 +509,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     status_subscribers,
     status_incident_followers,
     api_tokens,
+    ideas,
+    idea_votes,
+    changelog_posts,
+    changelog_links,
+    changelog_slug_redirects,
 );

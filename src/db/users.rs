@@ -19,6 +19,7 @@ pub struct UserRow {
     pub role: String,
     pub created_at: NaiveDateTime,
     pub unread_notifications: i32,
+    pub changelog_seen_at: Option<NaiveDateTime>,
 }
 
 pub struct NewUser<'a> {

@@ -17,6 +17,8 @@ pub struct CategoryInput {
     pub position: String,
     /// "on" when the checkbox is ticked.
     pub staff_only: Option<String>,
+    /// "ideas" for a category of ideas that members vote on; anything else is a discussion.
+    pub kind: String,
 }
 
 impl From<&CategoryRow> for CategoryInput {
@@ -28,6 +30,7 @@ impl From<&CategoryRow> for CategoryInput {
             color: c.color.clone(),
             position: c.position.to_string(),
             staff_only: c.staff_only.then(|| "on".into()),
+            kind: c.kind.clone(),
         }
     }
 }
@@ -40,6 +43,7 @@ pub struct Checked {
     color: String,
     position: i32,
     staff_only: bool,
+    kind: &'static str,
 }
 
 fn check(input: &CategoryInput) -> Result<Checked, FieldErrors> {
@@ -97,6 +101,11 @@ fn check(input: &CategoryInput) -> Result<Checked, FieldErrors> {
         color,
         position,
         staff_only: input.staff_only.is_some(),
+        kind: if input.kind.trim() == "ideas" {
+            "ideas"
+        } else {
+            "discussion"
+        },
     })
 }
 
@@ -143,6 +152,7 @@ pub fn save_in(
         color: &c.color,
         position: c.position,
         staff_only: c.staff_only,
+        kind: c.kind,
     };
     let recorded = events::CategoryPayload {
         slug: c.slug.clone(),
@@ -162,6 +172,10 @@ pub fn save_in(
         ),
     };
     events::append(conn, &event, Some(id), actor_id)?;
+    if c.kind == "ideas" {
+        // Topics already here become open ideas with no votes.
+        crate::db::ideas::adopt_category(conn, id)?;
+    }
     Ok(Ok(id))
 }
 

@@ -196,6 +196,16 @@ pub fn list_topics(db: &Db, filter: ListFilter) -> Result<TopicList, AppError> {
     })
 }
 
+/// Topics made into list entries with their authors and tags (two queries), in order.
+pub fn summaries(conn: &mut DbConn, topics: Vec<TopicRow>) -> Result<Vec<TopicSummary>, AppError> {
+    let all: Vec<&TopicRow> = topics.iter().collect();
+    let (authors, tags) = decorate(conn, &all)?;
+    Ok(topics
+        .into_iter()
+        .map(|t| summary(t, &authors, &tags))
+        .collect())
+}
+
 type Decorations = (HashMap<i64, Author>, HashMap<i64, Vec<String>>);
 
 /// Authors and tags of many topics in two queries.
@@ -542,6 +552,9 @@ pub fn start_topic_in(
     let tag_ids = q::ensure_tags(conn, new.tags)?;
     q::set_topic_tags(conn, topic_id, &tag_ids)?;
     q::auto_watch(conn, author.id, topic_id)?;
+    if new.category.is_ideas() {
+        crate::db::ideas::ensure(conn, topic_id, new.at)?;
+    }
     events::append(
         conn,
         &Event::TopicCreated {
@@ -613,18 +626,31 @@ pub fn reply_in(
     text: &CookedText,
     at: NaiveDateTime,
 ) -> Result<Result<Created, FieldErrors>, AppError> {
-    reply_for_incident_in(conn, author, topic_id, text, at, None)
+    reply_because_in(conn, author, topic_id, text, at, Because::Member)
 }
 
-/// [`reply_in`], for the staff reply that resolving an incident posts in each topic that
-/// reported it (`incident_id`: the topic's author hears of it from the incident instead).
-pub fn reply_for_incident_in(
+/// Why a reply is written, when another capability writes it: its notifications come from
+/// that capability's event instead (one notice per person, however many topics).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Because {
+    /// Someone replied; the usual notifications.
+    Member,
+    /// Resolving this incident replies in each topic that reported it.
+    Incident(i64),
+    /// A staff explanation of an idea's new status.
+    IdeaStatus(String),
+    /// Publishing this changelog post replies in each linked topic.
+    Changelog(i64),
+}
+
+/// [`reply_in`], for replies that another capability writes (see [`Because`]).
+pub fn reply_because_in(
     conn: &mut DbConn,
     author: Actor,
     topic_id: i64,
     text: &CookedText,
     at: NaiveDateTime,
-    incident_id: Option<i64>,
+    because: Because,
 ) -> Result<Result<Created, FieldErrors>, AppError> {
     let staff = author.role.is_staff();
     let topic = q::topic(conn, topic_id)?.ok_or(AppError::NotFound)?;
@@ -657,7 +683,18 @@ pub fn reply_for_incident_in(
             staff,
             mentions: text.mentions.clone(),
             quotes: text.quotes.clone(),
-            incident_id,
+            incident_id: match because {
+                Because::Incident(id) => Some(id),
+                _ => None,
+            },
+            idea_status: match &because {
+                Because::IdeaStatus(s) => Some(s.clone()),
+                _ => None,
+            },
+            changelog_id: match because {
+                Because::Changelog(id) => Some(id),
+                _ => None,
+            },
         },
         Some(post_id),
         Some(author.id),
@@ -1055,9 +1092,12 @@ pub fn moderate_topic(
             TopicAction::Unlist => q::set_topic_flag(conn, topic_id, TopicFlag::Unlisted, true)?,
             TopicAction::Relist => q::set_topic_flag(conn, topic_id, TopicFlag::Unlisted, false)?,
             TopicAction::Move(category_id) => {
-                q::category(conn, category_id)?
+                let target = q::category(conn, category_id)?
                     .ok_or_else(|| AppError::BadRequest("That category does not exist.".into()))?;
                 q::move_topic(conn, topic_id, category_id)?;
+                if target.is_ideas() {
+                    crate::db::ideas::ensure(conn, topic_id, crate::db::now())?;
+                }
             }
         }
         events::append(

@@ -1055,13 +1055,13 @@ fn reply_in_reports(
             role: crate::accounts::Role::Staff,
         };
         // Staff may reply in locked topics; a deleted topic is skipped.
-        match crate::forum::reply_for_incident_in(
+        match crate::forum::reply_because_in(
             conn,
             actor,
             topic_id,
             &cooked,
             now,
-            Some(incident_id),
+            crate::forum::Because::Incident(incident_id),
         ) {
             Ok(_) | Err(AppError::NotFound) => {}
             Err(e) => return Err(e),

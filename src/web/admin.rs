@@ -209,7 +209,7 @@ async fn categories_page(
     let body = html! {
         h1 { "Categories" }
         table.admin-table {
-            thead { tr { th { "Name" } th { "Slug" } th { "Order" } th { "Who starts topics" } th { span.visually-hidden { "Edit" } } } }
+            thead { tr { th { "Name" } th { "Slug" } th { "Order" } th { "Who starts topics" } th { "Kind" } th { span.visually-hidden { "Edit" } } } }
             tbody {
                 @for c in &all {
                     tr {
@@ -217,6 +217,7 @@ async fn categories_page(
                         td { code { (c.slug) } }
                         td { (c.position) }
                         td { (if c.staff_only { "staff only" } else { "everyone" }) }
+                        td { (if c.is_ideas() { "ideas (votes, statuses)" } else { "discussion" }) }
                         td { a href={ "/admin/categories/" (c.id) } { "Edit" } }
                     }
                 }
@@ -235,6 +236,10 @@ async fn categories_page(
                 div.field.checkbox {
                     input #f-staff_only type="checkbox" name="staff_only" checked[input.staff_only.is_some()];
                     label for="f-staff_only" { "Only staff may start topics (announcements)" }
+                }
+                div.field.checkbox {
+                    input #f-kind type="checkbox" name="kind" value="ideas" checked[input.kind == "ideas"];
+                    label for="f-kind" { "Ideas: members vote on topics here and staff give each a status (planned, shipped…)" }
                 }
                 button.primary type="submit" { (if editing.is_some() { "Save category" } else { "Create category" }) }
             }

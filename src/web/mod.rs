@@ -57,6 +57,7 @@ pub struct AppState {
     pub pages: std::sync::Arc<page_cache::PageCache>,
     pub views: std::sync::Arc<views::Views>,
     pub status: crate::status::snapshot::Snapshot,
+    pub whats_new: crate::changelog::whats_new::WhatsNew,
 }
 
 /// Per-node login and sign-up limits (kept in memory: a burst spread over several nodes

@@ -118,6 +118,7 @@ impl Fixtures {
             color: "#1b7f3b".into(),
             position: "1".into(),
             staff_only: staff_only.then(|| "on".into()),
+            kind: String::new(),
         };
         let checked = valid(categories::checked(&input), slug);
         ok(

@@ -10,6 +10,7 @@ mod fixtures;
 mod forum;
 mod html;
 mod http;
+mod ideas;
 mod kb;
 mod outage;
 mod page_cache;

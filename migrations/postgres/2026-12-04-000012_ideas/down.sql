@@ -1,0 +1,3 @@
+DROP TABLE idea_votes;
+DROP TABLE ideas;
+ALTER TABLE categories DROP COLUMN kind;

@@ -1,0 +1,199 @@
+//! Ideas and the changelog, through the domain against a real database with the server's
+//! own notifier running: votes are idempotent, a status change and a shipping changelog
+//! post each reach every voter exactly once (the second in slices: more voters than one
+//! notifier transaction takes), and editing or re-publishing notifies nobody again.
+
+use townhall::accounts::User;
+use townhall::changelog::{self, ChangelogInput};
+use townhall::db::Db;
+use townhall::forum::categories::{self, CategoryInput};
+
+use super::fixtures::{Fixtures, Person, eventually_within};
+use super::support::{Server, TestDb};
+
+fn user(p: &Person) -> User {
+    User {
+        id: p.id,
+        username: p.username.clone(),
+        email: format!("{}@example.com", p.username),
+        role: p.role,
+        created_at: townhall::db::now(),
+        unread_notifications: 0,
+        changelog_seen_at: None,
+    }
+}
+
+fn ideas_category(db: &Db) -> townhall::db::forum::CategoryRow {
+    let input = CategoryInput {
+        name: "Ideas".into(),
+        slug: "ideas".into(),
+        description: "Suggest an improvement".into(),
+        color: "#7c3aed".into(),
+        position: "5".into(),
+        staff_only: None,
+        kind: "ideas".into(),
+    };
+    let checked = categories::checked(&input).ok().expect("valid category");
+    db.write_sync(|conn| {
+        let id = categories::save_in(conn, None, None, &checked)?
+            .ok()
+            .expect("saved");
+        Ok(townhall::db::forum::category(conn, id)?.expect("category"))
+    })
+    .expect("ideas category")
+}
+
+#[test]
+fn every_voter_hears_of_a_status_change_and_of_the_shipping_post_exactly_once() {
+    let tdb = TestDb::new();
+    let _server = Server::start(&tdb);
+    let fx = Fixtures::new(&tdb);
+    let db = Db::connect(&tdb.url).expect("db");
+    let category = ideas_category(&db);
+    assert!(category.is_ideas());
+    let author = fx.member("idea_author");
+    let staff = fx.staff("product_lead");
+    let idea = fx.topic(
+        &author,
+        &category,
+        "Export invoices as CSV",
+        "We reconcile invoices in a spreadsheet; a CSV export would save us an hour a month.",
+    );
+    // More voters than one notifier transaction writes (500), so the fan-out is sliced.
+    let voters: Vec<Person> = (0..520)
+        .map(|i| fx.member(&format!("voter{i:03}")))
+        .collect();
+    for v in &voters {
+        townhall::ideas::vote(&db, &user(v), idea.topic_id, true).expect("vote");
+    }
+    // Voting twice counts once; withdrawing and voting again leaves one vote.
+    let first = user(&voters[0]);
+    townhall::ideas::vote(&db, &first, idea.topic_id, true).expect("vote again");
+    townhall::ideas::vote(&db, &first, idea.topic_id, false).expect("withdraw");
+    let after = townhall::ideas::vote(&db, &first, idea.topic_id, true).expect("vote back");
+    assert_eq!(after.vote_count, 520);
+    assert_eq!(
+        tdb.number(&format!(
+            "SELECT COUNT(*) AS n FROM idea_votes WHERE topic_id = {}",
+            idea.topic_id
+        )),
+        520
+    );
+
+    // Members cannot set statuses or publish.
+    let member = user(&voters[1]);
+    assert!(matches!(
+        townhall::ideas::set_status(&db, &member, idea.topic_id, "planned", "Because."),
+        Err(townhall::error::AppError::Forbidden(_))
+    ));
+    // Staff must say why.
+    let refused = townhall::ideas::set_status(&db, &user(&staff), idea.topic_id, "planned", "  ")
+        .expect("ok");
+    assert!(refused.is_err());
+    townhall::ideas::set_status(
+        &db,
+        &user(&staff),
+        idea.topic_id,
+        "planned",
+        "On the roadmap for January: exports come with the new billing pages.",
+    )
+    .expect("status")
+    .ok()
+    .expect("planned");
+    let kind_count = |kind: &str| {
+        tdb.number(&format!(
+            "SELECT COUNT(*) AS n FROM notifications WHERE kind = '{kind}'"
+        ))
+    };
+    // The author and every voter (the staff member who wrote it hears nothing).
+    eventually_within(30, "status notifications", || {
+        kind_count("idea_status") == 521
+    });
+
+    // A changelog post linking a missing topic is refused, naming the link.
+    let limits = townhall::forum::Limits::default();
+    let mut input = ChangelogInput {
+        title: "CSV export for invoices".into(),
+        raw: "Invoices can now be exported as CSV from **Billing → Invoices**.".into(),
+        label_new: Some("on".into()),
+        links: format!(
+            "/t/export-invoices-as-csv/{}\n/t/nothing/999999",
+            idea.topic_id
+        ),
+        status: "published".into(),
+        ..Default::default()
+    };
+    let errors = changelog::save(&db, &user(&staff), None, &input, &limits)
+        .expect("save")
+        .err()
+        .expect("refused");
+    let message = errors.get("links").unwrap_or_default().to_string();
+    assert!(
+        message.contains("/t/nothing/999999") && message.contains("no topic"),
+        "{message}"
+    );
+    assert!(matches!(
+        changelog::save(&db, &member, None, &input, &limits),
+        Err(townhall::error::AppError::Forbidden(_))
+    ));
+
+    input.links = format!("/t/export-invoices-as-csv/{}", idea.topic_id);
+    let post = changelog::save(&db, &user(&staff), None, &input, &limits)
+        .expect("save")
+        .ok()
+        .expect("published");
+    assert!(post.is_published() && post.loop_closed_at.is_some());
+    eventually_within(60, "shipped notifications", || kind_count("shipped") == 521);
+    assert_eq!(
+        tdb.number(
+            "SELECT COUNT(*) AS n FROM (SELECT user_id FROM notifications WHERE kind = 'shipped' \
+             GROUP BY user_id HAVING COUNT(*) > 1) d"
+        ),
+        0,
+        "nobody hears twice"
+    );
+    assert_eq!(
+        tdb.number(&format!(
+            "SELECT COUNT(*) AS n FROM ideas WHERE topic_id = {} AND status = 'shipped'",
+            idea.topic_id
+        )),
+        1
+    );
+    assert_eq!(
+        tdb.number(&format!(
+            "SELECT COUNT(*) AS n FROM posts WHERE topic_id = {} AND raw LIKE '%/changelog/csv-export-for-invoices%'",
+            idea.topic_id
+        )),
+        1,
+        "one staff reply links the post"
+    );
+
+    // Editing, taking back to draft and publishing again close nothing twice.
+    input.raw.push_str("\n\nAlso from the API.");
+    let edited = changelog::save(&db, &user(&staff), Some(post.id), &input, &limits)
+        .expect("edit")
+        .ok()
+        .expect("edited");
+    input.status = "draft".into();
+    changelog::save(&db, &user(&staff), Some(post.id), &input, &limits)
+        .expect("draft")
+        .ok()
+        .expect("draft");
+    changelog::publish(&db, &user(&staff), &edited.slug).expect("republish");
+    changelog::publish(&db, &user(&staff), &edited.slug).expect("publish twice");
+    // Let the notifier catch up with the edits' events, then count again.
+    let last_event = tdb.number("SELECT MAX(id) AS n FROM events");
+    eventually_within(30, "notifier caught up", || {
+        tdb.number(
+            "SELECT COALESCE(MAX(last_event_id), 0) AS n FROM follower_cursors WHERE name = 'notifications'",
+        ) >= last_event
+    });
+    assert_eq!(kind_count("shipped"), 521);
+    assert_eq!(
+        tdb.number(&format!(
+            "SELECT COUNT(*) AS n FROM posts WHERE topic_id = {} AND raw LIKE '%/changelog/%'",
+            idea.topic_id
+        )),
+        1
+    );
+}
