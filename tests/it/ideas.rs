@@ -33,11 +33,9 @@ fn ideas_category(db: &Db) -> townhall::db::forum::CategoryRow {
         staff_only: None,
         kind: "ideas".into(),
     };
-    let checked = categories::checked(&input).ok().expect("valid category");
+    let checked = categories::checked(&input).expect("valid category");
     db.write_sync(|conn| {
-        let id = categories::save_in(conn, None, None, &checked)?
-            .ok()
-            .expect("saved");
+        let id = categories::save_in(conn, None, None, &checked)?.expect("saved");
         Ok(townhall::db::forum::category(conn, id)?.expect("category"))
     })
     .expect("ideas category")
@@ -98,7 +96,6 @@ fn every_voter_hears_of_a_status_change_and_of_the_shipping_post_exactly_once() 
         "On the roadmap for January: exports come with the new billing pages.",
     )
     .expect("status")
-    .ok()
     .expect("planned");
     let kind_count = |kind: &str| {
         tdb.number(&format!(
@@ -125,8 +122,7 @@ fn every_voter_hears_of_a_status_change_and_of_the_shipping_post_exactly_once() 
     };
     let errors = changelog::save(&db, &user(&staff), None, &input, &limits)
         .expect("save")
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     let message = errors.get("links").unwrap_or_default().to_string();
     assert!(
         message.contains("/t/nothing/999999") && message.contains("no topic"),
@@ -140,7 +136,6 @@ fn every_voter_hears_of_a_status_change_and_of_the_shipping_post_exactly_once() 
     input.links = format!("/t/export-invoices-as-csv/{}", idea.topic_id);
     let post = changelog::save(&db, &user(&staff), None, &input, &limits)
         .expect("save")
-        .ok()
         .expect("published");
     assert!(post.is_published() && post.loop_closed_at.is_some());
     eventually_within(60, "shipped notifications", || kind_count("shipped") == 521);
@@ -172,12 +167,10 @@ fn every_voter_hears_of_a_status_change_and_of_the_shipping_post_exactly_once() 
     input.raw.push_str("\n\nAlso from the API.");
     let edited = changelog::save(&db, &user(&staff), Some(post.id), &input, &limits)
         .expect("edit")
-        .ok()
         .expect("edited");
     input.status = "draft".into();
     changelog::save(&db, &user(&staff), Some(post.id), &input, &limits)
         .expect("draft")
-        .ok()
         .expect("draft");
     changelog::publish(&db, &user(&staff), &edited.slug).expect("republish");
     changelog::publish(&db, &user(&staff), &edited.slug).expect("publish twice");
