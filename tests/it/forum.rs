@@ -452,6 +452,7 @@ fn wrong_slug_redirects_unknown_topic_is_404_and_json_field_names_are_stable() {
         json_keys(&t["category"]),
         sorted(&[
             "id",
+            "kind",
             "slug",
             "name",
             "description",
