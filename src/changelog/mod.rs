@@ -421,20 +421,13 @@ pub fn publish(db: &Db, actor: &User, slug: &str) -> Result<ChangelogRow, AppErr
     db.write_sync(|conn| {
         let post = q::by_slug(conn, slug)?.ok_or(AppError::NotFound)?;
         if !post.is_published() {
-            let mut fields_input = Fields {
-                slug: &post.slug,
-                title: &post.title,
-                raw: &post.raw,
-                cooked: &post.cooked,
-                labels: [post.label_new, post.label_improved, post.label_fixed],
-                status: "published",
-                published_on: post.published_on,
-            };
             // A draft dated in the past is published today.
-            if post.published_at.is_none() && post.published_on < at.date() {
-                fields_input.published_on = at.date();
-            }
-            q::update(conn, post.id, &fields_input, at)?;
+            let published_on = if post.published_at.is_none() {
+                post.published_on.max(at.date())
+            } else {
+                post.published_on
+            };
+            q::set_published(conn, post.id, published_on, at)?;
             events::append(
                 conn,
                 &Event::ChangelogSaved {
@@ -681,12 +674,12 @@ pub fn find(db: &Db, slug: &str, viewer: Viewer) -> Result<Found, AppError> {
             .into_iter()
             .filter(visible)
             .collect();
-        let articles: Vec<(String, String)> =
-            crate::db::kb::articles_by_ids(conn, &ids_of("article"))?
-                .into_iter()
-                .filter(|a| crate::kb::may_see_status(viewer, &a.status))
-                .map(|a| (a.slug, a.title))
-                .collect();
+        let article_rows = crate::db::kb::articles_by_ids(conn, &ids_of("article"))?;
+        let articles: Vec<(String, String)> = article_rows
+            .iter()
+            .filter(|a| crate::kb::may_see_status(viewer, &a.status))
+            .map(|a| (a.slug.clone(), a.title.clone()))
+            .collect();
         let mut incidents = Vec::new();
         for id in ids_of("incident") {
             if let Some(i) = crate::db::status::incident(conn, id)? {
@@ -703,7 +696,9 @@ pub fn find(db: &Db, slug: &str, viewer: Viewer) -> Result<Found, AppError> {
                     .find(|t| t.id == l.subject_id)
                     .map(|t| subject::topic_path(&t.slug, t.id))
                     .unwrap_or_else(|| subject::topic_short_path(l.subject_id)),
-                "article" => crate::db::kb::article(conn, l.subject_id)?
+                "article" => article_rows
+                    .iter()
+                    .find(|a| a.id == l.subject_id)
                     .map(|a| subject::article_path(&a.slug))
                     .unwrap_or_default(),
                 _ => Subject::Incident(l.subject_id).path(Named::slug("")),

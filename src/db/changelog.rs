@@ -1,6 +1,7 @@
 //! Changelog posts, what each links to, their old slugs, and who last read the changelog.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use diesel::AggregateExpressionMethods;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -94,6 +95,23 @@ pub fn update(conn: &mut DbConn, id: i64, f: &Fields, at: NaiveDateTime) -> Resu
             changelog_posts::label_fixed.eq(f.labels[2]),
             changelog_posts::status.eq(f.status),
             changelog_posts::published_on.eq(f.published_on),
+            changelog_posts::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A draft becomes published as it stands (the "Publish" button).
+pub fn set_published(
+    conn: &mut DbConn,
+    id: i64,
+    published_on: NaiveDate,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(changelog_posts::table.find(id))
+        .set((
+            changelog_posts::status.eq("published"),
+            changelog_posts::published_on.eq(published_on),
             changelog_posts::updated_at.eq(at),
         ))
         .execute(conn)?;
@@ -288,17 +306,15 @@ pub fn customer_share(conn: &mut DbConn) -> Result<(i64, i64), AppError> {
         .filter(changelog_posts::status.eq("published"))
         .count()
         .get_result(conn)?;
-    let from_customers: i64 = changelog_posts::table
+    let from_customers = changelog_posts::table
         .inner_join(changelog_links::table)
         .inner_join(topics::table.on(topics::id.eq(changelog_links::subject_id)))
         .inner_join(users::table.on(users::id.eq(topics::user_id)))
         .filter(changelog_posts::status.eq("published"))
         .filter(changelog_links::subject_kind.eq_any(["idea", "topic"]))
         .filter(users::role.eq("member"))
-        .select(changelog_posts::id)
-        .distinct()
-        .load::<i64>(conn)?
-        .len() as i64;
+        .select(diesel::dsl::count(changelog_posts::id).aggregate_distinct())
+        .get_result::<i64>(conn)?;
     Ok((published, from_customers))
 }
 

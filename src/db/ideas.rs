@@ -174,6 +174,8 @@ pub enum Order {
     /// Votes since a time (the last 30 days), then all votes.
     Trending(NaiveDateTime),
     Newest,
+    /// Shipped since a time, most recently shipped first.
+    ShippedSince(NaiveDateTime),
 }
 
 pub struct IdeaFilter<'a> {
@@ -200,45 +202,45 @@ pub fn list(conn: &mut DbConn, f: &IdeaFilter) -> Result<Vec<(TopicRow, IdeaRow)
     if let Some(s) = f.statuses {
         q = q.filter(ideas::status.eq_any(s.to_vec()));
     }
-    let ids: Vec<i64> = match f.order {
-        Order::Votes => q
-            .order((ideas::vote_count.desc(), ideas::topic_id.desc()))
-            .offset(f.offset)
-            .limit(f.limit)
-            .load::<(i64, i32, NaiveDateTime)>(conn)?
-            .into_iter()
-            .map(|r| r.0)
-            .collect(),
-        Order::Newest => q
-            .order((topics::created_at.desc(), ideas::topic_id.desc()))
-            .offset(f.offset)
-            .limit(f.limit)
-            .load::<(i64, i32, NaiveDateTime)>(conn)?
-            .into_iter()
-            .map(|r| r.0)
-            .collect(),
+    let sorted = match f.order {
+        Order::Votes => q.order((ideas::vote_count.desc(), ideas::topic_id.desc())),
+        Order::Newest => q.order((topics::created_at.desc(), ideas::topic_id.desc())),
+        Order::ShippedSince(since) => q
+            .filter(ideas::shipped_at.ge(since))
+            .order((ideas::shipped_at.desc(), ideas::topic_id.desc())),
         Order::Trending(since) => {
             // Every candidate with its recent votes, ranked here: a category holds hundreds
             // of ideas, not millions, and this keeps the query portable.
             let candidates: Vec<(i64, i32, NaiveDateTime)> = q.load(conn)?;
             let ids: Vec<i64> = candidates.iter().map(|c| c.0).collect();
-            let recent = recent_votes(conn, &ids, since)?;
+            let recent: std::collections::HashMap<i64, i64> =
+                recent_votes(conn, &ids, since)?.into_iter().collect();
             let mut ranked: Vec<(i64, i64, i32)> = candidates
                 .iter()
-                .map(|(id, votes, _)| {
-                    let r = recent.iter().find(|(t, _)| t == id).map_or(0, |(_, n)| *n);
-                    (*id, r, *votes)
-                })
+                .map(|(id, votes, _)| (*id, recent.get(id).copied().unwrap_or(0), *votes))
                 .collect();
             ranked.sort_by_key(|r| std::cmp::Reverse((r.1, r.2, r.0)));
-            ranked
+            let ids: Vec<i64> = ranked
                 .into_iter()
                 .skip(f.offset as usize)
                 .take(f.limit as usize)
                 .map(|r| r.0)
-                .collect()
+                .collect();
+            return with_topics(conn, ids);
         }
     };
+    let ids: Vec<i64> = sorted
+        .offset(f.offset)
+        .limit(f.limit)
+        .load::<(i64, i32, NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    with_topics(conn, ids)
+}
+
+/// The topics and ideas of `ids`, in that order (ids without both are skipped).
+fn with_topics(conn: &mut DbConn, ids: Vec<i64>) -> Result<Vec<(TopicRow, IdeaRow)>, AppError> {
     let mut topics_found = super::forum::topics_by_ids(conn, &ids)?;
     let mut found = ideas_by_ids(conn, &ids)?;
     let mut out = Vec::with_capacity(ids.len());

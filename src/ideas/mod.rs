@@ -455,7 +455,7 @@ pub fn merge(db: &Db, actor: &User, from: i64, into: &str) -> Result<TopicRow, A
 }
 
 /// The public roadmap: planned, in progress, and shipped in the last
-/// [`ROADMAP_SHIPPED_DAYS`], each most-voted first.
+/// [`ROADMAP_SHIPPED_DAYS`]: planned and in progress most-voted first, shipped newest first.
 pub struct Roadmap {
     pub planned: Vec<IdeaSummary>,
     pub in_progress: Vec<IdeaSummary>,
@@ -466,26 +466,23 @@ pub fn roadmap(db: &Db, viewer: Option<&User>) -> Result<Roadmap, AppError> {
     let viewer_id = viewer.map(|u| u.id);
     let since = db::now() - TimeDelta::days(ROADMAP_SHIPPED_DAYS);
     db.read_sync(|conn| {
-        let mut column = |status: Status, limit: i64| -> Result<Vec<IdeaSummary>, AppError> {
+        let mut column = |status: Status, order: Order| -> Result<Vec<IdeaSummary>, AppError> {
             let s = [status.as_str()];
             let rows = q::list(
                 conn,
                 &IdeaFilter {
                     category_id: None,
                     statuses: Some(&s),
-                    order: Order::Votes,
+                    order,
                     offset: 0,
-                    limit,
+                    limit: 50,
                 },
             )?;
             summarize(conn, rows, viewer_id)
         };
-        let planned = column(Status::Planned, 50)?;
-        let in_progress = column(Status::InProgress, 50)?;
-        let mut shipped = column(Status::Shipped, 200)?;
-        shipped.retain(|i| i.idea.shipped_at.is_some_and(|at| at >= since));
-        shipped.sort_by_key(|i| std::cmp::Reverse(i.idea.shipped_at));
-        shipped.truncate(50);
+        let planned = column(Status::Planned, Order::Votes)?;
+        let in_progress = column(Status::InProgress, Order::Votes)?;
+        let shipped = column(Status::Shipped, Order::ShippedSince(since))?;
         Ok(Roadmap {
             planned,
             in_progress,

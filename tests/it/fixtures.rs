@@ -111,6 +111,21 @@ impl Fixtures {
 
     /// A public category (or one where only staff start topics).
     pub fn category(&self, slug: &str, name: &str, staff_only: bool) -> CategoryRow {
+        self.category_of_kind(slug, name, staff_only, "discussion")
+    }
+
+    /// A category of ideas that members vote on.
+    pub fn ideas_category(&self, slug: &str, name: &str) -> CategoryRow {
+        self.category_of_kind(slug, name, false, "ideas")
+    }
+
+    fn category_of_kind(
+        &self,
+        slug: &str,
+        name: &str,
+        staff_only: bool,
+        kind: &str,
+    ) -> CategoryRow {
         let input = categories::CategoryInput {
             name: name.into(),
             slug: slug.into(),
@@ -118,7 +133,7 @@ impl Fixtures {
             color: "#1b7f3b".into(),
             position: "1".into(),
             staff_only: staff_only.then(|| "on".into()),
-            kind: String::new(),
+            kind: kind.into(),
         };
         let checked = valid(categories::checked(&input), slug);
         ok(

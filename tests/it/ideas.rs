@@ -6,7 +6,6 @@
 use townhall::accounts::User;
 use townhall::changelog::{self, ChangelogInput};
 use townhall::db::Db;
-use townhall::forum::categories::{self, CategoryInput};
 
 use super::fixtures::{Fixtures, Person, eventually_within};
 use super::support::{Server, TestDb};
@@ -23,31 +22,13 @@ fn user(p: &Person) -> User {
     }
 }
 
-fn ideas_category(db: &Db) -> townhall::db::forum::CategoryRow {
-    let input = CategoryInput {
-        name: "Ideas".into(),
-        slug: "ideas".into(),
-        description: "Suggest an improvement".into(),
-        color: "#7c3aed".into(),
-        position: "5".into(),
-        staff_only: None,
-        kind: "ideas".into(),
-    };
-    let checked = categories::checked(&input).expect("valid category");
-    db.write_sync(|conn| {
-        let id = categories::save_in(conn, None, None, &checked)?.expect("saved");
-        Ok(townhall::db::forum::category(conn, id)?.expect("category"))
-    })
-    .expect("ideas category")
-}
-
 #[test]
 fn every_voter_hears_of_a_status_change_and_of_the_shipping_post_exactly_once() {
     let tdb = TestDb::new();
     let _server = Server::start(&tdb);
     let fx = Fixtures::new(&tdb);
     let db = Db::connect(&tdb.url).expect("db");
-    let category = ideas_category(&db);
+    let category = fx.ideas_category("ideas", "Ideas");
     assert!(category.is_ideas());
     let author = fx.member("idea_author");
     let staff = fx.staff("product_lead");
@@ -189,4 +170,42 @@ fn every_voter_hears_of_a_status_change_and_of_the_shipping_post_exactly_once() 
         )),
         1
     );
+
+    // The roadmap's shipped column, the post's "because you asked" and the staff numbers.
+    let roadmap = townhall::ideas::roadmap(&db, None).expect("roadmap");
+    assert_eq!(roadmap.shipped.len(), 1);
+    assert_eq!(roadmap.shipped[0].idea.vote_count, 520);
+    assert!(roadmap.planned.is_empty());
+    let trending = townhall::ideas::list(
+        &db,
+        Some(category.id),
+        None,
+        townhall::ideas::Sort::Trending,
+        1,
+        Some(&first),
+    )
+    .expect("trending");
+    assert_eq!(trending.ideas.len(), 1);
+    assert!(trending.ideas[0].voted);
+    match changelog::find(&db, &edited.slug, townhall::subject::Viewer::Visitor).expect("find") {
+        changelog::Found::Post(page) => {
+            assert_eq!(
+                page.entry.because,
+                changelog::BecauseYouAsked {
+                    ideas: 1,
+                    topics: 0,
+                    votes: 520
+                }
+            );
+            assert_eq!(page.ideas.len(), 1);
+        }
+        changelog::Found::Moved(to) => panic!("moved to {to}"),
+    }
+    let numbers = townhall::ideas::feedback_numbers(&db, &user(&staff)).expect("numbers");
+    assert_eq!(numbers.shipped_this_quarter, 1);
+    assert_eq!(
+        (numbers.changes_published, numbers.changes_from_customers),
+        (1, 1)
+    );
+    assert!(numbers.top_open.is_empty());
 }
