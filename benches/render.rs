@@ -106,6 +106,8 @@ fn page_data_benches(c: &mut Criterion) {
             posts: 3_000,
             kb: 0,
             incidents: 0,
+            ideas: 0,
+            changelog: 0,
             seed: 42,
             quiet: true,
         },

@@ -57,6 +57,11 @@ pub struct Options {
     pub kb: u32,
     /// Status-page incidents over the last year (with 20 components in 4 groups).
     pub incidents: u32,
+    /// Ideas (in one ideas category) with votes and statuses; the first has up to
+    /// `BIG_IDEA_VOTERS` voters and stays open, for the publishing benchmark.
+    pub ideas: u32,
+    /// Published changelog posts, each linking ideas (which ship) and a solved topic.
+    pub changelog: u32,
     pub seed: u64,
     /// No progress lines (tests and benches).
     pub quiet: bool,
@@ -95,6 +100,12 @@ pub struct Report {
     pub article_votes: u64,
     /// The path of a published article, for the load suite.
     pub sample_article: Option<String>,
+    /// Ideas, their votes, and changelog posts written.
+    pub ideas: u64,
+    pub idea_votes: u64,
+    pub changelog_posts: u64,
+    /// (id, voters) of the open idea with the most voters (the publishing benchmark's).
+    pub big_idea: Option<(i64, u64)>,
 }
 
 // ---- text -------------------------------------------------------------------------------
@@ -1727,6 +1738,26 @@ pub fn run(db: &Db, opts: &Options) -> anyhow::Result<Report> {
             status_started.elapsed().as_secs_f64()
         ));
     }
+    if opts.ideas > 0 || opts.changelog > 0 {
+        let ideas_started = Instant::now();
+        let staff_id = people.first_staff();
+        write_ideas(
+            db,
+            opts,
+            staff_id,
+            &people.members,
+            end,
+            &mut generator.rng,
+            &mut report,
+        )?;
+        say(format!(
+            "ideas: {} ideas ({} votes), {} changelog posts in {:.1} s",
+            thousands(report.ideas),
+            thousands(report.idea_votes),
+            thousands(report.changelog_posts),
+            ideas_started.elapsed().as_secs_f64()
+        ));
+    }
     report.seconds = started.elapsed().as_secs_f64();
     if report.posts != opts.posts {
         bail!(
@@ -1946,6 +1977,232 @@ fn write_status(
         Ok(())
     })?;
     Ok(updates)
+}
+
+/// How many members vote for the first generated idea (fewer when there are fewer members).
+pub const BIG_IDEA_VOTERS: usize = 10_000;
+/// Votes per write transaction of the ideas generator.
+const VOTES_PER_TRANSACTION: usize = 5_000;
+
+/// `--ideas N --changelog M`: an ideas category with N ideas by members, votes (the first
+/// idea gets `BIG_IDEA_VOTERS` and stays open; the rest a skewed 0–200, cast over the last
+/// 60 days), statuses set by staff with an explanation (as the web page does: a staff reply
+/// each), and M published changelog posts over the last year, each linking one to three ideas
+/// (which ship) and a solved topic (which gets the changelog's reply). All through the
+/// domain's own write functions; nobody is notified of this history.
+fn write_ideas(
+    db: &Db,
+    opts: &Options,
+    staff_id: i64,
+    members: &[i64],
+    at: NaiveDateTime,
+    rng: &mut StdRng,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    use crate::accounts::{Actor, Role};
+    use crate::ideas::Status;
+    use words::{ADJECTIVES, NOUNS, TECH};
+    if members.is_empty() {
+        bail!("--ideas needs members to vote");
+    }
+    let staff = Actor {
+        id: staff_id,
+        role: Role::Staff,
+    };
+    let pick = |rng: &mut StdRng, list: &[&'static str]| list[rng.gen_range(0..list.len())];
+    crate::events::seeding(Seed::Bench, || -> anyhow::Result<()> {
+        let category = db.write_sync(|conn| {
+            let input = crate::forum::categories::CategoryInput {
+                name: "Ideas".into(),
+                slug: "ideas".into(),
+                description: "Suggest improvements and vote for the ones you want.".into(),
+                color: "#0f8a8a".into(),
+                position: "99".into(),
+                staff_only: None,
+                kind: "ideas".into(),
+            };
+            let checked = crate::forum::categories::checked(&input)
+                .map_err(|e| AppError::Internal(format!("bench ideas category: {e:?}")))?;
+            let id = crate::forum::categories::save_in(conn, None, None, &checked)?
+                .map_err(|e| AppError::Internal(format!("bench ideas category: {e:?}")))?;
+            db::forum::category(conn, id)?.ok_or(AppError::NotFound)
+        })?;
+        // The ideas, 500 per transaction.
+        let mut ideas: Vec<(i64, NaiveDateTime)> = Vec::new();
+        for chunk in (0..opts.ideas as usize).collect::<Vec<_>>().chunks(500) {
+            let plans: Vec<(i64, String, String, i64)> = chunk
+                .iter()
+                .map(|i| {
+                    let author = members[rng.gen_range(0..members.len())];
+                    let title = format!(
+                        "{} {} for the {} {} (idea {i})",
+                        ["Add", "Support", "Allow", "Improve", "Show"][rng.gen_range(0..5)],
+                        pick(rng, ADJECTIVES),
+                        pick(rng, TECH),
+                        pick(rng, NOUNS)
+                    );
+                    let body = format!(
+                        "It would help us a lot if the {} could {} {} {}. Today we work around it by hand every week.",
+                        pick(rng, NOUNS),
+                        ["handle", "export", "schedule", "show"][rng.gen_range(0..4)],
+                        pick(rng, ADJECTIVES),
+                        pick(rng, NOUNS)
+                    );
+                    (author, title, body, rng.gen_range(60..400i64))
+                })
+                .collect();
+            let created = db.write_sync(|conn| {
+                let mut out = Vec::new();
+                for (author, title, body, days) in &plans {
+                    let text = crate::forum::cook_text(conn, body)?;
+                    let posted = at - TimeDelta::days(*days);
+                    let c = crate::forum::start_topic_in(
+                        conn,
+                        Actor {
+                            id: *author,
+                            role: Role::Member,
+                        },
+                        &crate::forum::NewTopic {
+                            category: &category,
+                            title,
+                            text: &text,
+                            tags: &[],
+                            flow: None,
+                            at: posted,
+                        },
+                    )?;
+                    out.push((c.topic_id, posted));
+                }
+                Ok(out)
+            })?;
+            ideas.extend(created);
+        }
+        report.ideas = ideas.len() as u64;
+        // Votes: (idea, voter, when), drawn up front, written in transactions.
+        let mut votes: Vec<(i64, i64, NaiveDateTime)> = Vec::new();
+        for (n, (idea, _)) in ideas.iter().enumerate() {
+            let count = if n == 0 {
+                BIG_IDEA_VOTERS.min(members.len())
+            } else {
+                ((rng.gen_range(0.0..1.0f64).powi(3) * 200.0) as usize).min(members.len())
+            };
+            let start = rng.gen_range(0..members.len());
+            for k in 0..count {
+                let voter = members[(start + k) % members.len()];
+                let when = at - TimeDelta::minutes(rng.gen_range(0..60 * 24 * 60));
+                votes.push((*idea, voter, when));
+            }
+            if n == 0 {
+                report.big_idea = Some((*idea, count as u64));
+            }
+        }
+        for chunk in votes.chunks(VOTES_PER_TRANSACTION) {
+            db.write_sync(|conn| {
+                for (idea, voter, when) in chunk {
+                    crate::ideas::vote_in(conn, *voter, *idea, true, *when)?;
+                }
+                Ok(())
+            })?;
+        }
+        report.idea_votes = votes.len() as u64;
+        // Statuses (the big idea stays open).
+        let plans: Vec<Vec<Status>> = ideas
+            .iter()
+            .skip(1)
+            .map(|_| match rng.gen_range(0..100) {
+                0..=59 => vec![],
+                60..=69 => vec![Status::UnderReview],
+                70..=79 => vec![Status::UnderReview, Status::Planned],
+                80..=89 => vec![Status::Planned, Status::InProgress],
+                _ => vec![Status::Declined],
+            })
+            .collect();
+        for (chunk_ideas, chunk_plans) in ideas[1.min(ideas.len())..]
+            .chunks(200)
+            .zip(plans.chunks(200))
+        {
+            db.write_sync(|conn| {
+                let text = crate::forum::cook_text(
+                    conn,
+                    "Thanks for the suggestion and the votes: this is where it stands now.",
+                )?;
+                for ((idea, posted), steps) in chunk_ideas.iter().zip(chunk_plans) {
+                    for (k, status) in steps.iter().enumerate() {
+                        let when = *posted + TimeDelta::days(10 * (k as i64 + 1));
+                        crate::ideas::set_status_in(conn, staff, *idea, *status, &text, when)?
+                            .map_err(|e| AppError::Internal(format!("bench idea status: {e:?}")))?;
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        // Changelog posts over the last year, oldest first; each ships one to three ideas.
+        let solved: Vec<i64> = db.read_sync(|conn| {
+            Ok(topics::table
+                .filter(topics::solved_post_id.is_not_null())
+                .order(topics::id.asc())
+                .limit(10_000)
+                .select(topics::id)
+                .load(conn)?)
+        })?;
+        let shippable: Vec<i64> = ideas.iter().skip(1).map(|(id, _)| *id).collect();
+        let limits = crate::forum::Limits::default();
+        let mut next_idea = 0usize;
+        for n in 0..opts.changelog as usize {
+            let days_ago = 365 - (n * 365 / opts.changelog.max(1) as usize) as i64;
+            let when = at - TimeDelta::days(days_ago);
+            let mut links = Vec::new();
+            for _ in 0..rng.gen_range(1..=3) {
+                if let Some(id) = shippable.get(next_idea) {
+                    links.push(crate::subject::topic_short_path(*id));
+                    next_idea += 1;
+                }
+            }
+            if !solved.is_empty() {
+                links.push(crate::subject::topic_short_path(
+                    solved[rng.gen_range(0..solved.len())],
+                ));
+            }
+            let labels = rng.gen_range(0..3);
+            let input = crate::changelog::ChangelogInput {
+                title: format!(
+                    "{} {} {} (change {n})",
+                    ["New:", "Improved:", "Fixed:"][labels],
+                    pick(rng, ADJECTIVES),
+                    pick(rng, NOUNS)
+                ),
+                raw: format!(
+                    "The {} now handles {} {} without a manual step. Thank you for asking: it came from your ideas and questions.",
+                    pick(rng, TECH),
+                    pick(rng, ADJECTIVES),
+                    pick(rng, NOUNS)
+                ),
+                label_new: (labels == 0).then(|| "on".into()),
+                label_improved: (labels == 1).then(|| "on".into()),
+                label_fixed: (labels == 2).then(|| "on".into()),
+                links: links.join("\n"),
+                published_on: when.date().to_string(),
+                status: "published".into(),
+                ..Default::default()
+            };
+            let checked = crate::changelog::check(&input, &limits)
+                .map_err(|e| anyhow!("bench changelog {n}: {e:?}"))?;
+            db.write_sync(|conn| {
+                let cooked = crate::forum::cook_text(conn, &input.raw)?;
+                crate::changelog::save_in(conn, staff, None, &checked, &cooked.html, when)?
+                    .map_err(|e| AppError::Internal(format!("bench changelog {n}: {e:?}")))?;
+                Ok(())
+            })?;
+            report.changelog_posts += 1;
+        }
+        // This history notifies nobody.
+        db.write_sync(|conn| {
+            let last = max_id(conn, "events")?;
+            db::notifications::set_cursor(conn, "notifications", last)?;
+            Ok(())
+        })?;
+        Ok(())
+    })
 }
 
 /// Knowledge-base sections of the generated community.
@@ -2199,6 +2456,68 @@ mod tests {
     }
 
     #[test]
+    fn generated_ideas_have_their_votes_statuses_and_changelog_posts() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("ideas.db").display());
+        let db = Db::connect(&url).unwrap();
+        db.migrate().unwrap();
+        let opts = Options {
+            users: 150,
+            topics: 40,
+            posts: 400,
+            kb: 0,
+            incidents: 0,
+            ideas: 60,
+            changelog: 8,
+            seed: 5,
+            quiet: true,
+        };
+        let report = run(&db, &opts).unwrap();
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let count = |sql: &str| -> i64 {
+            db.read_sync(|c| Ok(diesel::sql_query(sql).get_result::<N>(c)?.n))
+                .unwrap()
+        };
+        assert_eq!(report.ideas, 60);
+        assert_eq!(count("SELECT COUNT(*) AS n FROM ideas"), 60);
+        assert_eq!(
+            count("SELECT COUNT(*) AS n FROM idea_votes") as u64,
+            report.idea_votes
+        );
+        assert_eq!(
+            count(
+                "SELECT COUNT(*) AS n FROM ideas i WHERE vote_count != (SELECT COUNT(*) FROM idea_votes v WHERE v.topic_id = i.topic_id)"
+            ),
+            0
+        );
+        let (big, voters) = report.big_idea.unwrap();
+        assert!(voters > 100, "{voters}");
+        assert_eq!(
+            count(&format!(
+                "SELECT COUNT(*) AS n FROM ideas WHERE topic_id = {big} AND status = 'open'"
+            )),
+            1
+        );
+        assert_eq!(
+            count(
+                "SELECT COUNT(*) AS n FROM changelog_posts WHERE status = 'published' AND loop_closed_at IS NOT NULL"
+            ),
+            8
+        );
+        assert!(count("SELECT COUNT(*) AS n FROM ideas WHERE status = 'shipped'") >= 8);
+        assert!(count("SELECT COUNT(*) AS n FROM ideas WHERE status = 'planned'") > 0);
+        assert_eq!(
+            count("SELECT last_event_id AS n FROM follower_cursors WHERE name = 'notifications'"),
+            count("SELECT MAX(id) AS n FROM events"),
+            "history notifies nobody"
+        );
+    }
+
+    #[test]
     fn generated_counters_match_the_rows() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("seed.db").display());
@@ -2210,6 +2529,8 @@ mod tests {
             posts: 1_500,
             kb: 5,
             incidents: 20,
+            ideas: 0,
+            changelog: 0,
             seed: 3,
             quiet: true,
         };

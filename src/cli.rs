@@ -58,6 +58,12 @@ enum Command {
         /// Status-page incidents over the last year (and 20 components).
         #[arg(long, default_value_t = 0)]
         incidents: u32,
+        /// Ideas with votes and statuses (the first with up to 10,000 voters).
+        #[arg(long, default_value_t = 0)]
+        ideas: u32,
+        /// Published changelog posts linking ideas and solved topics.
+        #[arg(long, default_value_t = 0)]
+        changelog: u32,
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
@@ -339,6 +345,8 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             posts,
             kb,
             incidents,
+            ideas,
+            changelog,
             seed,
         } => {
             let db = open_db(&config)?;
@@ -348,6 +356,8 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 posts,
                 kb,
                 incidents,
+                ideas,
+                changelog,
                 seed,
                 quiet: false,
             };

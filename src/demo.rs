@@ -114,6 +114,8 @@ pub fn seed_if_empty(db: &Db, themes: &[&str]) -> anyhow::Result<bool> {
         .ok_or_else(|| anyhow::anyhow!("content/demo/status.toml is missing"))?;
     let status: DemoStatus = toml::from_str(std::str::from_utf8(&status_file.data)?)
         .map_err(|e| anyhow::anyhow!("content/demo/status.toml: {e}"))?;
+    let ideas: DemoIdeas = read_toml("ideas.toml")?;
+    let changelog: DemoChangelog = read_toml("changelog.toml")?;
     let seeded = events::seeding(Seed::Demo, || {
         db.write_sync(|conn| {
             if db::users::count(conn)? > 0 || !db::settings::load_all(conn)?.is_empty() {
@@ -136,10 +138,153 @@ pub fn seed_if_empty(db: &Db, themes: &[&str]) -> anyhow::Result<bool> {
             let topics = load_forum(conn, &forum, &ids)?;
             load_kb(conn, &kb, &ids, &topics)?;
             load_status(conn, &status, &ids, &topics)?;
+            load_ideas(conn, &ideas, &ids, &topics)?;
+            load_changelog(conn, &changelog, &ids, &topics)?;
             Ok::<_, AppError>(true)
         })
     })?;
     Ok(seeded)
+}
+
+fn read_toml<T: serde::de::DeserializeOwned>(name: &str) -> anyhow::Result<T> {
+    let file =
+        DemoFiles::get(name).ok_or_else(|| anyhow::anyhow!("content/demo/{name} is missing"))?;
+    toml::from_str(std::str::from_utf8(&file.data)?)
+        .map_err(|e| anyhow::anyhow!("content/demo/{name}: {e}"))
+}
+
+#[derive(Deserialize)]
+struct DemoIdeas {
+    ideas: Vec<DemoIdea>,
+}
+
+#[derive(Deserialize)]
+struct DemoIdea {
+    title: String,
+    #[serde(default)]
+    votes: Vec<String>,
+    #[serde(default)]
+    statuses: Vec<DemoIdeaStatus>,
+}
+
+#[derive(Deserialize)]
+struct DemoIdeaStatus {
+    status: String,
+    by: String,
+    days_ago: i64,
+    explanation: String,
+}
+
+#[derive(Deserialize)]
+struct DemoChangelog {
+    posts: Vec<DemoChange>,
+}
+
+#[derive(Deserialize)]
+struct DemoChange {
+    title: String,
+    slug: String,
+    #[serde(default)]
+    labels: Vec<String>,
+    author: String,
+    days_ago: i64,
+    /// Demo topic or idea titles, or "kb:slug" for an article.
+    #[serde(default)]
+    links: Vec<String>,
+    body: String,
+}
+
+fn demo_user(users: &HashMap<String, Actor>, name: &str) -> Result<Actor, AppError> {
+    users
+        .get(name)
+        .copied()
+        .ok_or_else(|| AppError::Internal(format!("demo: unknown user {name}")))
+}
+
+fn demo_topic(topics: &HashMap<String, i64>, title: &str) -> Result<i64, AppError> {
+    topics
+        .get(title)
+        .copied()
+        .ok_or_else(|| AppError::Internal(format!("demo: no topic titled {title}")))
+}
+
+/// Votes and status changes of the demo ideas, through the ideas domain (each status change
+/// is a staff reply in the topic), at the times the file gives.
+fn load_ideas(
+    conn: &mut db::DbConn,
+    demo: &DemoIdeas,
+    users: &HashMap<String, Actor>,
+    topics: &HashMap<String, i64>,
+) -> Result<(), AppError> {
+    let now = db::now();
+    for idea in &demo.ideas {
+        let topic = demo_topic(topics, &idea.title)?;
+        let created = crate::db::forum::topic(conn, topic)?
+            .ok_or(AppError::NotFound)?
+            .created_at;
+        let n = idea.votes.len().max(1) as i32;
+        for (i, voter) in idea.votes.iter().enumerate() {
+            // Spread between the idea's posting and now, so trending means something.
+            let at = created + (now - created) * (i as i32 + 1) / (n + 1);
+            crate::ideas::vote_in(conn, demo_user(users, voter)?.id, topic, true, at)?;
+        }
+        for st in &idea.statuses {
+            let status = crate::ideas::Status::parse(&st.status).ok_or_else(|| {
+                AppError::Internal(format!("demo idea {}: status {}", idea.title, st.status))
+            })?;
+            let text = forum::cook_text(conn, st.explanation.trim())?;
+            let at = now - chrono::TimeDelta::days(st.days_ago);
+            crate::ideas::set_status_in(conn, demo_user(users, &st.by)?, topic, status, &text, at)?
+                .map_err(|e| invalid(&idea.title, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The demo changelog, published through the changelog domain: linked ideas ship and linked
+/// topics get their staff reply.
+fn load_changelog(
+    conn: &mut db::DbConn,
+    demo: &DemoChangelog,
+    users: &HashMap<String, Actor>,
+    topics: &HashMap<String, i64>,
+) -> Result<(), AppError> {
+    let now = db::now();
+    for post in &demo.posts {
+        let mut links = Vec::new();
+        for l in &post.links {
+            links.push(match l.strip_prefix("kb:") {
+                Some(slug) => crate::subject::article_path(slug),
+                None => crate::subject::topic_short_path(demo_topic(topics, l)?),
+            });
+        }
+        let at = now - chrono::TimeDelta::days(post.days_ago);
+        let has = |l: &str| post.labels.iter().any(|x| x == l).then(|| "on".to_string());
+        let input = crate::changelog::ChangelogInput {
+            title: post.title.clone(),
+            slug: post.slug.clone(),
+            raw: post.body.trim().to_string(),
+            label_new: has("new"),
+            label_improved: has("improved"),
+            label_fixed: has("fixed"),
+            links: links.join("\n"),
+            published_on: at.date().to_string(),
+            status: "published".into(),
+        };
+        let checked = crate::changelog::check(&input, &forum::Limits::default())
+            .map_err(|e| invalid(&post.slug, e))?;
+        let cooked = forum::cook_text(conn, &input.raw)?;
+        crate::changelog::save_in(
+            conn,
+            demo_user(users, &post.author)?,
+            None,
+            &checked,
+            &cooked.html,
+            at,
+        )?
+        .map_err(|e| invalid(&post.slug, e))?;
+    }
+    Ok(())
 }
 
 /// Writes the demo forum through the forum's own write functions, as members would;

@@ -729,16 +729,14 @@ pub fn referencing_topic(
 }
 
 /// Published posts that changed what an article describes ("Updated because of this change").
-pub fn referencing_article(
-    db: &Db,
+pub fn referencing_article_in(
+    conn: &mut DbConn,
     article_id: i64,
 ) -> Result<Vec<(String, String, NaiveDate)>, AppError> {
-    db.read_sync(|conn| {
-        Ok(q::published_linking(conn, &["article"], article_id)?
-            .into_iter()
-            .map(|p| (p.slug, p.title, p.published_on))
-            .collect())
-    })
+    Ok(q::published_linking(conn, &["article"], article_id)?
+        .into_iter()
+        .map(|p| (p.slug, p.title, p.published_on))
+        .collect())
 }
 
 /// A post for its edit form: (post, link lines). Staff only.
@@ -752,6 +750,16 @@ pub fn for_edit(
         Found::Post(p) => Ok((p.entry.post, p.link_lines)),
         Found::Moved(_) => Err(AppError::NotFound),
     }
+}
+
+/// Published posts for the sitemap: (slug, last change), newest first.
+pub fn sitemap_entries(db: &Db, limit: i64) -> Result<Vec<(String, NaiveDateTime)>, AppError> {
+    db.read_sync(|conn| {
+        Ok(q::list(conn, true, None, 0, limit)?
+            .into_iter()
+            .map(|p| (p.slug, p.updated_at))
+            .collect())
+    })
 }
 
 /// The member has now seen every published post ("What's new" clears).

@@ -334,6 +334,10 @@ pub struct TopicPage {
     pub kb_answer: Option<(String, String)>,
     /// The topic this one is marked a duplicate of, when the viewer may see it.
     pub duplicate_of: Option<TopicRow>,
+    /// Its votes and status when the topic is an idea.
+    pub idea: Option<crate::ideas::IdeaView>,
+    /// Published changelog posts that reference it: (slug, title, date).
+    pub changelog: Vec<(String, String, chrono::NaiveDate)>,
 }
 
 pub enum PageNo {
@@ -411,6 +415,8 @@ pub fn topic_page(
                 .filter(|t| subject::may_see(Viewer::of(viewer), topic_visibility(t))),
             None => None,
         };
+        let idea = crate::ideas::view_in(conn, &topic, &category, viewer)?;
+        let changelog = crate::changelog::referencing_topic(conn, topic.id)?;
         Ok(TopicPage {
             topic,
             category,
@@ -425,6 +431,8 @@ pub fn topic_page(
             related,
             kb_answer,
             duplicate_of,
+            idea,
+            changelog,
         })
     })
 }

@@ -255,6 +255,11 @@ pub fn view_in(
     }))
 }
 
+/// Where an idea stands now (`None`: the topic is not an idea).
+pub fn status_of(db: &Db, topic_id: i64) -> Result<Option<Status>, AppError> {
+    db.read_sync(|conn| Ok(q::idea(conn, topic_id)?.map(|i| Status::of(&i))))
+}
+
 /// An idea that may take votes: listed, visible, not merged away.
 fn votable(conn: &mut DbConn, topic_id: i64) -> Result<(TopicRow, IdeaRow), AppError> {
     let topic = fq::topic(conn, topic_id)?
@@ -269,30 +274,39 @@ fn votable(conn: &mut DbConn, topic_id: i64) -> Result<(TopicRow, IdeaRow), AppE
 /// records nothing the second time. Returns the idea after it.
 pub fn vote(db: &Db, actor: &User, topic_id: i64, vote: bool) -> Result<IdeaRow, AppError> {
     let at = db::now();
-    db.write_sync(|conn| {
-        let (_, idea) = votable(conn, topic_id)?;
-        if let Some(into) = idea.merged_into {
-            return Err(AppError::Conflict(format!(
-                "This idea was merged into another one; vote there: {}",
-                subject::topic_short_path(into)
-            )));
-        }
-        if q::set_vote(conn, topic_id, actor.id, vote, at)? {
-            let after = q::idea(conn, topic_id)?.ok_or(AppError::NotFound)?;
-            events::append(
-                conn,
-                &Event::IdeaVoted {
-                    voted: vote,
-                    votes: after.vote_count,
-                },
-                Some(topic_id),
-                Some(actor.id),
-            )?;
-            Ok(after)
-        } else {
-            Ok(idea)
-        }
-    })
+    db.write_sync(|conn| vote_in(conn, actor.id, topic_id, vote, at))
+}
+
+/// [`vote`] inside the caller's transaction (the demo loader and the bench seeder use it).
+pub fn vote_in(
+    conn: &mut DbConn,
+    voter_id: i64,
+    topic_id: i64,
+    vote: bool,
+    at: NaiveDateTime,
+) -> Result<IdeaRow, AppError> {
+    let (_, idea) = votable(conn, topic_id)?;
+    if let Some(into) = idea.merged_into {
+        return Err(AppError::Conflict(format!(
+            "This idea was merged into another one; vote there: {}",
+            subject::topic_short_path(into)
+        )));
+    }
+    if q::set_vote(conn, topic_id, voter_id, vote, at)? {
+        let after = q::idea(conn, topic_id)?.ok_or(AppError::NotFound)?;
+        events::append(
+            conn,
+            &Event::IdeaVoted {
+                voted: vote,
+                votes: after.vote_count,
+            },
+            Some(topic_id),
+            Some(voter_id),
+        )?;
+        Ok(after)
+    } else {
+        Ok(idea)
+    }
 }
 
 fn require_staff(actor: &User, what: &str) -> Result<(), AppError> {
@@ -336,46 +350,56 @@ pub fn set_status(
     };
     let text = db.read_sync(|conn| forum::cook_text(conn, explanation))?;
     let at = db::now();
-    db.write_sync(|conn| {
-        let topic = fq::topic(conn, topic_id)?
-            .filter(|t| t.deleted_at.is_none())
-            .ok_or(AppError::NotFound)?;
-        let idea = q::idea(conn, topic.id)?
-            .ok_or_else(|| AppError::BadRequest("This topic is not an idea.".into()))?;
-        let from = Status::of(&idea);
-        if from == status {
-            let mut errors = FieldErrors::default();
-            errors.add(
-                "status",
-                format!("This idea is already {}.", status.label().to_lowercase()),
-            );
-            return Ok(Err(errors));
-        }
-        let created = match forum::reply_because_in(
-            conn,
-            Actor::from(actor),
-            topic.id,
-            &text,
-            at,
-            Because::IdeaStatus(status.as_str().into()),
-        )? {
-            Ok(c) => c,
-            Err(errors) => return Ok(Err(errors)),
-        };
-        q::set_status(conn, topic.id, status.as_str(), at)?;
-        events::append(
-            conn,
-            &Event::IdeaStatusChanged {
-                from: from.as_str().into(),
-                to: status.as_str().into(),
-                post_id: Some(created.post_id),
-                changelog_id: None,
-            },
-            Some(topic.id),
-            Some(actor.id),
-        )?;
-        Ok(Ok(created))
-    })
+    db.write_sync(|conn| set_status_in(conn, Actor::from(actor), topic_id, status, &text, at))
+}
+
+/// [`set_status`] inside the caller's transaction, with the explanation already cooked.
+pub fn set_status_in(
+    conn: &mut DbConn,
+    actor: Actor,
+    topic_id: i64,
+    status: Status,
+    text: &forum::CookedText,
+    at: NaiveDateTime,
+) -> Result<Result<forum::Created, FieldErrors>, AppError> {
+    let topic = fq::topic(conn, topic_id)?
+        .filter(|t| t.deleted_at.is_none())
+        .ok_or(AppError::NotFound)?;
+    let idea = q::idea(conn, topic.id)?
+        .ok_or_else(|| AppError::BadRequest("This topic is not an idea.".into()))?;
+    let from = Status::of(&idea);
+    if from == status {
+        let mut errors = FieldErrors::default();
+        errors.add(
+            "status",
+            format!("This idea is already {}.", status.label().to_lowercase()),
+        );
+        return Ok(Err(errors));
+    }
+    let created = match forum::reply_because_in(
+        conn,
+        actor,
+        topic.id,
+        text,
+        at,
+        Because::IdeaStatus(status.as_str().into()),
+    )? {
+        Ok(c) => c,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    q::set_status(conn, topic.id, status.as_str(), at)?;
+    events::append(
+        conn,
+        &Event::IdeaStatusChanged {
+            from: from.as_str().into(),
+            to: status.as_str().into(),
+            post_id: Some(created.post_id),
+            changelog_id: None,
+        },
+        Some(topic.id),
+        Some(actor.id),
+    )?;
+    Ok(Ok(created))
 }
 
 /// Marks an idea shipped by a changelog post, inside the publishing transaction (the reply

@@ -810,6 +810,8 @@ pub struct ArticlePage {
     pub my_vote: Option<bool>,
     /// For staff: comments left with votes.
     pub comments: Vec<(bool, String, NaiveDateTime)>,
+    /// Published changelog posts that changed what it describes: (slug, title, date).
+    pub changes: Vec<(String, String, chrono::NaiveDate)>,
 }
 
 pub struct SectionPage {
@@ -881,6 +883,7 @@ pub fn find(
         } else {
             Vec::new()
         };
+        let changes = crate::changelog::referencing_article_in(conn, article.id)?;
         Ok(Found::Article(Box::new(ArticlePage {
             article,
             section,
@@ -888,6 +891,7 @@ pub fn find(
             author,
             my_vote,
             comments,
+            changes,
         })))
     })
 }

@@ -114,6 +114,7 @@ fn apply(
     let mut categories: BTreeSet<i64> = BTreeSet::new();
     let mut articles: BTreeSet<i64> = BTreeSet::new();
     let mut incidents: BTreeSet<i64> = BTreeSet::new();
+    let mut changes: BTreeSet<i64> = BTreeSet::new();
     for e in batch {
         let Some(event) = &e.event else { continue };
         match event {
@@ -121,6 +122,9 @@ fn apply(
                 incidents.extend(e.subject_id)
             }
             Event::KbArticleSaved { .. } => articles.extend(e.subject_id),
+            Event::ChangelogSaved { .. } | Event::ChangelogPublished { .. } => {
+                changes.extend(e.subject_id)
+            }
             Event::TopicCreated { .. }
             | Event::TopicSolved { .. }
             | Event::TopicUnsolved { .. }
@@ -155,6 +159,18 @@ fn apply(
         }
         for a in db.read_sync(|conn| kb_articles_for_index(conn, chunk))? {
             add_article(f, writer, &a)?;
+        }
+    }
+    let change_ids: Vec<i64> = changes.iter().copied().collect();
+    for chunk in change_ids.chunks(200) {
+        for id in chunk {
+            writer.delete_term(Term::from_field_u64(
+                f.subject,
+                Subject::ChangelogPost(*id).key(),
+            ));
+        }
+        for p in db.read_sync(|conn| crate::changelog::for_index(conn, chunk))? {
+            add_change(f, writer, &p)?;
         }
     }
     for id in &incidents {
@@ -329,6 +345,39 @@ fn add_incident(
     Ok(())
 }
 
+/// One published changelog post as one document (kind "changelog"): "was dark mode ever
+/// added?" finds the post that says it was.
+fn add_change(
+    f: &Fields,
+    writer: &IndexWriter<TantivyDocument>,
+    p: &crate::db::changelog::ChangelogRow,
+) -> Result<(), AppError> {
+    let subject = Subject::ChangelogPost(p.id);
+    let mut doc = TantivyDocument::default();
+    let body = crate::markdown::plain_text(&p.raw);
+    doc.add_u64(f.subject, subject.key());
+    doc.add_u64(f.group, subject.key());
+    doc.add_text(f.kind, "changelog");
+    doc.add_text(f.title, &p.title);
+    for label in crate::changelog::Label::of(p) {
+        doc.add_text(f.tags, label.as_str());
+    }
+    doc.add_text(f.spell, &p.title);
+    doc.add_text(f.spell, &body);
+    doc.add_text(f.topic_title, &p.title);
+    doc.add_text(f.body, &body);
+    doc.add_u64(f.staff, 1);
+    doc.add_u64(f.solved, 1);
+    doc.add_u64(f.accepted, 0);
+    doc.add_i64(
+        f.created,
+        p.published_at.unwrap_or(p.updated_at).and_utc().timestamp(),
+    );
+    doc.add_text(f.url, subject.path(Named::slug(&p.slug)));
+    writer.add_document(doc).map_err(index_err)?;
+    Ok(())
+}
+
 /// Adds every indexable topic; returns the event id the result corresponds to and the
 /// number of topics. Events after that id are applied afterwards by the follower;
 /// re-applying one whose effect the scan already saw is harmless (documents are replaced).
@@ -374,6 +423,18 @@ fn bulk_load(
         after = last;
         for i in &incidents {
             add_incident(f, writer, i)?;
+        }
+    }
+    let mut after = 0;
+    loop {
+        let ids =
+            db.read_sync(|conn| crate::db::changelog::published_ids_after(conn, after, 500))?;
+        let Some(last) = ids.last().copied() else {
+            break;
+        };
+        after = last;
+        for p in db.read_sync(|conn| crate::changelog::for_index(conn, &ids))? {
+            add_change(f, writer, &p)?;
         }
     }
     Ok((start_event, topics))

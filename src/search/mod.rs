@@ -389,9 +389,32 @@ impl SearchIndex {
         limit: usize,
     ) -> Result<Vec<Hit>, AppError> {
         let mut parsed = parse(title);
+        parsed.solved = Some(true);
+        self.similar_to(parsed, exclude_topic, limit)
+    }
+
+    /// Topics in one category (an ideas category) whose words match `title`, solved or
+    /// not: "Suggest an improvement" offers a vote on these before a duplicate is posted.
+    pub fn similar_in_category(
+        &self,
+        title: &str,
+        category_slug: &str,
+        limit: usize,
+    ) -> Result<Vec<Hit>, AppError> {
+        let mut parsed = parse(title);
+        parsed.category = Some(category_slug.to_string());
+        parsed.kind = Some("topic".into());
+        self.similar_to(parsed, None, limit)
+    }
+
+    fn similar_to(
+        &self,
+        mut parsed: ParsedQuery,
+        exclude_topic: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Hit>, AppError> {
         parsed.phrases.clear();
         parsed.excluded.clear();
-        parsed.solved = Some(true);
         if parsed.words.is_empty() {
             return Ok(Vec::new());
         }
@@ -410,9 +433,9 @@ impl SearchIndex {
         for c in groups
             .into_iter()
             .filter(|c| Some(c.group) != exclude_topic.map(|t| Subject::Topic(t as i64).key()))
-            // Answers only: past incidents are found by search, not offered as answers (an
-            // ongoing one is announced on the form itself).
-            .filter(|c| c.kind != "status")
+            // Answers only: past incidents and changelog posts are found by search, not
+            // offered as answers (an ongoing incident is announced on the form itself).
+            .filter(|c| c.kind != "status" && c.kind != "changelog")
             .take(limit)
         {
             let doc: TantivyDocument = searcher

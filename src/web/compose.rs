@@ -136,7 +136,8 @@ pub async fn create_topic(
     // (with the script they appeared while typing and `confirmed` is set). This step does
     // not count against the posting limit.
     if input.confirmed != "1" && !input.title.trim().is_empty() {
-        let offered = super::search::suggestions(&ctx, &input.title, &input.flow).await?;
+        let (offered, _) =
+            super::search::suggestions(&ctx, &input.title, &input.flow, &input.category).await?;
         if !offered.is_empty() {
             let input = TopicInput {
                 confirmed: "1".into(),
@@ -183,6 +184,10 @@ async fn new_topic_page(
     let staff = ctx.user.as_ref().is_some_and(|u| u.role >= Role::Staff);
     let s = &ctx.settings;
     let category_error = errors.get("category");
+    // "Suggest an improvement" leads here with an ideas category chosen.
+    let idea = categories
+        .iter()
+        .any(|c| c.slug == input.category && c.is_ideas());
     let board = ctx.state.status.get();
     let incidents: Vec<_> = board
         .active
@@ -208,13 +213,18 @@ async fn new_topic_page(
             }
         }
         section.card {
-            h1 { "Ask a question" }
-            p.lead { "Tell us what you are trying to do and what happens instead. We answer every new question within "
-                (layout::hours(s.first_response_hours)) "; often the community is faster." }
+            @if idea {
+                h1 { "Suggest an improvement" }
+                p.lead { "Say what you would like and why it matters to you. Others can vote for it; we tell everyone who voted when its status changes and when it ships." }
+            } @else {
+                h1 { "Ask a question" }
+                p.lead { "Tell us what you are trying to do and what happens instead. We answer every new question within "
+                    (layout::hours(s.first_response_hours)) "; often the community is faster." }
+            }
             @if !errors.is_empty() { p.alert.error role="alert" { "Please check the fields marked below: your text is kept." } }
             @if !offered.is_empty() {
                 section.suggestions.offered aria-label="Existing answers" {
-                    h2 { "Before you post: do these answer your question?" }
+                    h2 { (if idea { "Before you post: is your idea already here? Vote for it instead." } else { "Before you post: do these answer your question?" }) }
                     ul {
                         @for hit in offered {
                             li {
@@ -251,7 +261,12 @@ async fn new_topic_page(
                 (textarea_field("raw", "Details", &clip(&input.raw, 70_000), errors, 12))
                 (layout::field(layout::Field { label: "Tags (optional)", name: "tags", kind: "text", value: &clip(&input.tags, 300),
                     hint: Some("Up to 5 words, separated by commas: dns, ssl"), autocomplete: "off", maxlength: 200, required: false }, errors))
-                button.primary type="submit" { (if offered.is_empty() { "Post question" } else { "Post my question anyway" }) }
+                button.primary type="submit" { (match (idea, offered.is_empty()) {
+                    (true, true) => "Post idea",
+                    (true, false) => "Post my idea anyway",
+                    (false, true) => "Post question",
+                    (false, false) => "Post my question anyway",
+                }) }
             }
         }
         @if let Some(src) = ctx.state.assets.url(&ctx.settings.theme, "suggest.js") {
@@ -261,6 +276,14 @@ async fn new_topic_page(
     Ok(layout::respond(
         ctx,
         status,
-        Page::new("Ask a question", body).canonical("/new-topic"),
+        Page::new(
+            if idea {
+                "Suggest an improvement"
+            } else {
+                "Ask a question"
+            },
+            body,
+        )
+        .canonical("/new-topic"),
     ))
 }

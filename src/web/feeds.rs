@@ -97,12 +97,13 @@ pub async fn sitemap_pages(ctx: Ctx) -> Result<HttpResponse, AppError> {
     let db = ctx.state.db.clone();
     // Published articles only (a sitemap holds at most 50,000 URLs; a knowledge base stays
     // far below that).
-    let (categories, sections, articles, incidents) = blocking(move || {
+    let (categories, sections, articles, incidents, changes) = blocking(move || {
         Ok((
             forum::categories::all(&db)?,
             crate::kb::sections(&db)?,
             crate::kb::published(&db, 40_000)?,
             crate::status::sitemap_entries(&db, 2_000)?,
+            crate::changelog::sitemap_entries(&db, 5_000)?,
         ))
     })
     .await?;
@@ -111,7 +112,7 @@ pub async fn sitemap_pages(ctx: Ctx) -> Result<HttpResponse, AppError> {
     let xml = html! {
         (PreEscaped("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"))
         urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" {
-            @for path in ["/", "/latest", "/contact", "/kb", "/status", "/status/history"] {
+            @for path in ["/", "/latest", "/contact", "/kb", "/status", "/status/history", "/changelog", "/roadmap"] {
                 url { loc { (base) (path) } }
             }
             @for c in &categories {
@@ -125,6 +126,9 @@ pub async fn sitemap_pages(ctx: Ctx) -> Result<HttpResponse, AppError> {
             }
             @for (id, updated) in &incidents {
                 url { loc { (base) (Subject::Incident(*id).path(Named::slug(""))) } lastmod { (rfc3339(updated)) } }
+            }
+            @for (slug, updated) in &changes {
+                url { loc { (base) (Subject::ChangelogPost(0).path(Named::slug(slug))) } lastmod { (rfc3339(updated)) } }
             }
         }
     };

@@ -66,8 +66,8 @@ pub async fn latest_atom(ctx: Ctx) -> Result<HttpResponse, AppError> {
 #[get("/c/{slug}")]
 pub async fn category_page(
     ctx: Ctx,
+    req: actix_web::HttpRequest,
     slug: web::Path<String>,
-    q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (slug, format) = split_format(&slug);
     let slug = slug.to_string();
@@ -76,6 +76,12 @@ pub async fn category_page(
     let category = blocking(move || forum::categories::by_slug(&db, &lookup))
         .await?
         .ok_or(AppError::NotFound)?;
+    // An ideas category lists its ideas by votes (its Atom feed is the topic feed).
+    if category.is_ideas() && !matches!(format, Format::Atom) {
+        return super::ideas::category_list(ctx, &req, category, format).await;
+    }
+    let q = web::Query::<ListQuery>::from_query(req.query_string())
+        .map_err(|_| AppError::BadRequest("That address has a broken query.".into()))?;
     list_page(ctx, Some(category), q.into_inner(), format).await
 }
 

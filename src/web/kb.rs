@@ -419,6 +419,17 @@ fn article_html(ctx: &Ctx, p: &ArticlePage, thanks: Option<&str>) -> Page {
                     }
                 }
             }
+            @if !p.changes.is_empty() {
+                aside.updated-because {
+                    p {
+                        strong { "Updated because of this change: " }
+                        @for (i, (slug, title, _)) in p.changes.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            a href={ "/changelog/" (slug) } { (title) }
+                        }
+                    }
+                }
+            }
             div.cooked { (PreEscaped(&a.cooked)) }
             @if !a.tags.is_empty() {
                 p.small.tags { "Tags: "
@@ -433,6 +444,7 @@ fn article_html(ctx: &Ctx, p: &ArticlePage, thanks: Option<&str>) -> Page {
             h2 { "Still need help?" }
             p { "If this did not solve it, ask the community: we will link this article in your question so people know what you tried." }
             p { a.button.primary href={ "/new-topic?article=" (urlencode(&a.slug)) } { "Ask the community" } }
+            p.small { "Something we could do better? " a href="/ideas/new" { "Suggest an improvement" } "." }
         }
         (contact_block(&ctx.settings))
         @if staff {

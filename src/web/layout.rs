@@ -182,11 +182,16 @@ fn shell(state: &AppState, ctx: Option<&Ctx>, s: &SiteSettings, page: Page) -> M
                             }
                         }
                     }
-                    // Only sections that exist: the changelog joins this list when it lands,
-                    // not before (a link to a 404 helps nobody).
                     nav.wrap.sections aria-label="Sections" {
                         a href="/kb" { "Knowledge base" }
                         a href="/latest" { "Forum" }
+                        a href="/changelog" {
+                            "Changelog"
+                            // Members only (visitors' pages are shared from the cache).
+                            @if user.is_some_and(|u| state.whats_new.is_new_for(u)) {
+                                " " span.count.whats-new title="Published since your last visit" { "new" }
+                            }
+                        }
                         a href="/status" { "Status" }
                         a href="/contact" { "Contact" }
                     }

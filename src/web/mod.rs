@@ -5,10 +5,12 @@ pub mod accounts;
 pub mod admin;
 pub mod api_tokens;
 pub mod assets;
+pub mod changelog;
 pub mod compose;
 pub mod ctx;
 pub mod feeds;
 pub mod forum;
+pub mod ideas;
 pub mod kb;
 pub mod kb_review;
 pub mod layout;
@@ -78,6 +80,8 @@ pub struct RateLimits {
     pub edits_per_user: DefaultKeyedRateLimiter<i64>,
     /// "Was this helpful?" answers per voter (member or visitor cookie).
     pub votes_per_voter: DefaultKeyedRateLimiter<String>,
+    /// Idea votes per member (staff are exempt).
+    pub idea_votes_per_user: DefaultKeyedRateLimiter<i64>,
 }
 
 fn quota(burst: u32, one_every: Duration) -> Quota {
@@ -98,6 +102,8 @@ impl Default for RateLimits {
             likes_per_user: RateLimiter::keyed(quota(30, Duration::from_secs(2))),
             edits_per_user: RateLimiter::keyed(quota(20, Duration::from_secs(3))),
             votes_per_voter: RateLimiter::keyed(quota(10, Duration::from_secs(2))),
+            // Enough to go down a list voting for everything that matters; not a script.
+            idea_votes_per_user: RateLimiter::keyed(quota(30, Duration::from_secs(1))),
         }
     }
 }
@@ -174,6 +180,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(topic::topic_by_slug)
         .service(topic::topic_by_id)
         .service(compose::reply)
+        .service(ideas::vote)
+        .service(ideas::set_status)
+        .service(ideas::merge)
+        .service(ideas::suggest)
+        .service(ideas::index)
+        .service(ideas::roadmap)
+        .service(ideas::roadmap_json)
+        .service(ideas::feedback)
         .service(posts::edit_form)
         .service(posts::edit)
         .service(posts::revisions_page)
@@ -202,6 +216,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(kb::show)
         .service(kb::from_topic)
         .service(kb::link_topic)
+        .service(changelog::index)
+        .service(changelog::index_json)
+        .service(changelog::feed)
+        .service(changelog::new_form)
+        .service(changelog::create)
+        .service(changelog::show)
+        .service(changelog::edit_form)
+        .service(changelog::update)
+        .service(changelog::publish)
         .service(status::status_page)
         .service(status::history)
         .service(status::incident)
@@ -289,6 +312,8 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
             limits_state.limits.posts_per_user.retain_recent();
             limits_state.limits.likes_per_user.retain_recent();
             limits_state.limits.edits_per_user.retain_recent();
+            limits_state.limits.votes_per_voter.retain_recent();
+            limits_state.limits.idea_votes_per_user.retain_recent();
         }
     });
     server.run().await

@@ -140,6 +140,13 @@ fn cacheable_path(path: &str) -> bool {
             "/status.atom" | "/status.rss" | "/history.atom" | "/history.rss"
         )
         || path.starts_with("/api/v2/")
+        || matches!(
+            path,
+            "/changelog" | "/changelog.json" | "/changelog.atom" | "/roadmap" | "/roadmap.json"
+        )
+        || (path.starts_with("/changelog/")
+            && !path[11..].contains('/')
+            && path != "/changelog/new")
 }
 
 /// Whether the request follows a link on a results page of this site's search (`/search`):

@@ -46,6 +46,11 @@ pub async fn home(ctx: Ctx) -> Result<HttpResponse, AppError> {
                 p { "Every new question gets an answer within " (layout::hours(s.first_response_hours)) "." }
                 p { a href="/contact" { "Phone, email and hours" } }
             }
+            div.card.suggest {
+                h2 { "Suggest an improvement" }
+                p { "Tell us what would make the product better, or vote for an idea someone already had. The " a href="/changelog" { "changelog" } " shows what changed because of you." }
+                p { a.button href="/ideas/new" { "Suggest an improvement" } " " a href="/roadmap" { "See the roadmap" } }
+            }
         }
     };
     Ok(layout::ok(
@@ -67,6 +72,11 @@ pub async fn contact(ctx: Ctx) -> HttpResponse {
         div.card { (contact_block(s)) }
         p { "Prefer to ask in public? " a href="/latest" { "Post in the forum" } " and we reply within "
             (layout::hours(s.first_response_hours)) "." }
+        section.card.suggest {
+            h2 { "Suggest an improvement" }
+            p { "Not a problem, but an idea? Suggest it where others can vote on it: we read every one and tell everyone who voted when it ships." }
+            p { a.button href="/ideas/new" { "Suggest an improvement" } }
+        }
     };
     layout::ok(
         &ctx,

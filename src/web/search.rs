@@ -91,6 +91,7 @@ pub async fn page(ctx: Ctx, q: web::Query<SearchParams>) -> Result<HttpResponse,
                                     @if hit.solved { span.badge.solved { "✓ solved" } " " }
                                     @if hit.kind == "kb" { span.badge.kb { "Knowledge base" } " " }
                                     @if hit.kind == "status" { span.badge.staff { "Status" } " " }
+                                    @if hit.kind == "changelog" { span.badge.staff { "Changelog" } " " }
                                     @if hit.kind == "reply" { "reply · " }
                                     (hit.category)
                                     @for t in &hit.tags { " #" (t) }
@@ -121,6 +122,7 @@ fn facet_label<'a>(key: &str, value: &'a str) -> &'a str {
     match (key, value) {
         ("kind", "kb") => "Knowledge base",
         ("kind", "status") => "Status",
+        ("kind", "changelog") => "Changelog",
         ("kind", "forum") => "Forum",
         _ => value,
     }
@@ -151,32 +153,58 @@ fn facet(
 pub struct SuggestQuery {
     q: String,
     flow: String,
+    /// The category chosen on the form: an ideas category gets its matching ideas first.
+    category: String,
 }
 
 /// Solved topics that may answer a question being typed (the new-topic page's script).
 #[get("/api/suggest")]
 pub async fn suggest(ctx: Ctx, q: web::Query<SuggestQuery>) -> Result<HttpResponse, AppError> {
-    let SuggestQuery { q, flow } = q.into_inner();
-    let hits = suggestions(&ctx, &q, &flow).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "hits": hits })))
+    let SuggestQuery { q, flow, category } = q.into_inner();
+    let (hits, ideas) = suggestions(&ctx, &q, &flow, &category).await?;
+    let heading = if ideas {
+        "Is your idea already here? Vote for it instead"
+    } else {
+        "These answers may help"
+    };
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "hits": hits, "heading": heading })))
 }
 
-/// Up to five likely answers for a question title; records that they were offered.
+/// Up to five likely answers for a question title; records that they were offered. In an
+/// ideas category, matching ideas come first (a vote instead of a duplicate); the flag says
+/// the category is one.
 pub async fn suggestions(
     ctx: &Ctx,
     title: &str,
     flow: &str,
-) -> Result<Vec<crate::search::Hit>, AppError> {
+    category: &str,
+) -> Result<(Vec<crate::search::Hit>, bool), AppError> {
     if title.trim().chars().count() < 4 {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), false));
     }
+    let category = category.trim().to_string();
     let index = ctx.state.search.clone();
     let db = ctx.state.db.clone();
     let state = ctx.state.clone();
     let (title, flow) = (title.to_string(), flow.to_string());
     let user_id = ctx.user.as_ref().map(|u| u.id);
     blocking(move || {
-        let hits = index.similar(&title, None, 5)?;
+        let ideas = !category.is_empty()
+            && crate::forum::categories::by_slug(&db, &category)?.is_some_and(|c| c.is_ideas());
+        let mut hits = if ideas {
+            index.similar_in_category(&title, &category, 5)?
+        } else {
+            Vec::new()
+        };
+        for h in index.similar(&title, None, 5)? {
+            if hits.len() < 5
+                && !hits
+                    .iter()
+                    .any(|x| x.topic_id == h.topic_id && x.url == h.url)
+            {
+                hits.push(h);
+            }
+        }
         let ids: Vec<u64> = hits
             .iter()
             .map(|h| h.topic_id)
@@ -190,7 +218,7 @@ pub async fn suggestions(
             &title,
             &ids,
         )?;
-        Ok(hits)
+        Ok((hits, ideas))
     })
     .await
 }

@@ -263,6 +263,7 @@ fn topic_html(ctx: &Ctx, data: &TopicPage, reply_text: &str, errors: &FieldError
             }
         }
         (super::kb::topic_banner(data.kb_answer.as_ref()))
+        (super::ideas::topic_box(ctx, t, data.idea.as_ref(), &data.changelog))
         @if let Some(original) = &data.duplicate_of {
             p.alert.duplicate-of {
                 @if original.solved_post_id.is_some() { "The same question is answered in: " } @else { "The same question is discussed in: " }
@@ -338,6 +339,7 @@ fn topic_html(ctx: &Ctx, data: &TopicPage, reply_text: &str, errors: &FieldError
                 @if u.role.is_staff() {
                     (super::posts::staff_tools(ctx, t, &data.category, &data.categories, data.duplicate_of.as_ref()))
                     (super::kb::topic_staff_tools(ctx, t.id, t.solved_post_id.is_some(), data.kb_answer.is_some()))
+                    (super::ideas::staff_tools(ctx, t, data.idea.as_ref()))
                 }
             }
         }

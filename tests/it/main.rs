@@ -11,6 +11,7 @@ mod forum;
 mod html;
 mod http;
 mod ideas;
+mod ideas_http;
 mod kb;
 mod outage;
 mod page_cache;

@@ -4,6 +4,7 @@
   "use strict";
   var title = document.getElementById("f-title");
   var box = document.getElementById("suggestions");
+  var category = document.getElementById("f-category");
   var confirmed = document.getElementById("f-confirmed");
   if (!title || !box) return;
   var flow = box.getAttribute("data-flow") || "";
@@ -15,7 +16,7 @@
     box.textContent = "";
     if (!hits.length) { box.hidden = true; return; }
     var h = document.createElement("h2");
-    h.textContent = "These answers may help";
+    h.textContent = (data && data.heading) || "These answers may help";
     box.appendChild(h);
     var list = document.createElement("ul");
     hits.forEach(function (hit) {
@@ -42,14 +43,17 @@
 
   function run() {
     var q = title.value.trim();
-    if (q.length < 8 || q === last) return;
-    last = q;
-    fetch("/api/suggest?flow=" + encodeURIComponent(flow) + "&q=" + encodeURIComponent(q), { credentials: "same-origin" })
+    var c = category ? category.value : "";
+    if (q.length < 8 || q + "\n" + c === last) return;
+    last = q + "\n" + c;
+    fetch("/api/suggest?flow=" + encodeURIComponent(flow) + "&q=" + encodeURIComponent(q) +
+      "&category=" + encodeURIComponent(c), { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(render)
       .catch(function () {});
   }
 
+  if (category) category.addEventListener("change", run);
   title.addEventListener("input", function () {
     clearTimeout(timer);
     timer = setTimeout(run, 300);
