@@ -14,7 +14,9 @@
 #   DURATION=10            seconds per wrk run
 #   CONNECTIONS="1 64"     connection counts for the read tests and login
 #   WRITE_CONNECTIONS=8    connections for the reply test
-#   BENCH_USERS=20000 BENCH_TOPICS=100000 BENCH_POSTS=1000000 BENCH_KB=5000 BENCH_INCIDENTS=500 BENCH_SEED=42
+#   BENCH_USERS=20000 BENCH_TOPICS=100000 BENCH_POSTS=1000000 BENCH_KB=5000 BENCH_INCIDENTS=500
+#   BENCH_IDEAS=2000 BENCH_CHANGELOG=200 BENCH_SEED=42
+#   VOTERS=400             member sessions the idea-vote test spreads its votes over
 #   BENCH_PAGE=1000        which category page to read through the keyset cursor
 #   BENCH_PORT=18080       where the server listens (127.0.0.1 only)
 #   ACCEPT_ENCODING=gzip   sent with every read request, as browsers do ("" for none)
@@ -35,6 +37,9 @@ BENCH_TOPICS=${BENCH_TOPICS:-100000}
 BENCH_POSTS=${BENCH_POSTS:-1000000}
 BENCH_KB=${BENCH_KB:-5000}
 BENCH_INCIDENTS=${BENCH_INCIDENTS:-500}
+BENCH_IDEAS=${BENCH_IDEAS:-2000}
+BENCH_CHANGELOG=${BENCH_CHANGELOG:-200}
+VOTERS=${VOTERS:-400}
 BENCH_SEED=${BENCH_SEED:-42}
 BENCH_PAGE=${BENCH_PAGE:-1000}
 PORT=${BENCH_PORT:-18080}
@@ -45,7 +50,7 @@ PASSWORD=bench-password
 STAFF_USER=bench33 # every 33rd generated user is staff (see src/benchseed.rs)
 MEMBER_USER=bench1
 
-DEFAULT_DB="sqlite://bench-data/bench-u${BENCH_USERS}-t${BENCH_TOPICS}-p${BENCH_POSTS}-k${BENCH_KB}-i${BENCH_INCIDENTS}-s${BENCH_SEED}.db"
+DEFAULT_DB="sqlite://bench-data/bench-u${BENCH_USERS}-t${BENCH_TOPICS}-p${BENCH_POSTS}-k${BENCH_KB}-i${BENCH_INCIDENTS}-d${BENCH_IDEAS}-c${BENCH_CHANGELOG}-s${BENCH_SEED}.db"
 DB_URL=${1:-${TOWNHALL_DATABASE_URL:-$DEFAULT_DB}}
 BASE=http://127.0.0.1:$PORT
 
@@ -125,9 +130,10 @@ cli_retry() {
 cli_retry migrate >/dev/null
 USERS_NOW=$(sql "SELECT COUNT(*) FROM users")
 if [ "$USERS_NOW" = 0 ]; then
-    log "seeding: $BENCH_USERS users, $BENCH_TOPICS topics, $BENCH_POSTS posts, $BENCH_KB articles, $BENCH_INCIDENTS incidents (seed $BENCH_SEED)"
+    log "seeding: $BENCH_USERS users, $BENCH_TOPICS topics, $BENCH_POSTS posts, $BENCH_KB articles, $BENCH_INCIDENTS incidents, $BENCH_IDEAS ideas, $BENCH_CHANGELOG changelog posts (seed $BENCH_SEED)"
     "$BIN" seed-bench --users "$BENCH_USERS" --topics "$BENCH_TOPICS" \
-        --posts "$BENCH_POSTS" --kb "$BENCH_KB" --incidents "$BENCH_INCIDENTS" --seed "$BENCH_SEED" | tee "$SCRATCH/seed-$KEY.log" >&2 || true
+        --posts "$BENCH_POSTS" --kb "$BENCH_KB" --incidents "$BENCH_INCIDENTS" \
+        --ideas "$BENCH_IDEAS" --changelog "$BENCH_CHANGELOG" --seed "$BENCH_SEED" | tee "$SCRATCH/seed-$KEY.log" >&2 || true
     grep -q '^seed-bench done' "$SCRATCH/seed-$KEY.log" || die "seed-bench failed; see $SCRATCH/seed-$KEY.log"
     rm -rf "$DATA_DIR" # a new database needs a new search index
 fi
@@ -322,6 +328,38 @@ function request()
 end
 LUA
 
+cat >"$WORK/idea-vote.lua" <<'LUA'
+-- POST an idea vote as one of many members: each line of the file given is
+-- "cookie csrf"; ideas follow. A connection alternates vote and withdraw on one
+-- (member, idea) pair at a time, so that most requests change something.
+local next_id = 0
+function setup(thread)
+   thread:set("id", next_id)
+   next_id = next_id + 1
+end
+function init(args)
+   sessions = {}
+   for line in io.lines(args[1]) do
+      local cookie, csrf = line:match("^(%S+) (%S+)$")
+      if cookie then sessions[#sessions + 1] = { cookie = cookie, csrf = csrf } end
+   end
+   ideas = {}
+   for i = 2, #args do ideas[#ideas + 1] = args[i] end
+   counter = id * 7919
+end
+function request()
+   counter = counter + 1
+   local pair = math.floor(counter / 2)
+   local s = sessions[pair % #sessions + 1]
+   local idea = ideas[math.floor(pair / #sessions) % #ideas + 1]
+   local value = (counter % 2 == 0) and "1" or "0"
+   return wrk.format("POST", "/t/" .. idea .. "/vote", {
+      ["Content-Type"] = "application/x-www-form-urlencoded",
+      ["Cookie"] = "townhall_session=" .. s.cookie,
+   }, "csrf=" .. s.csrf .. "&vote=" .. value .. "&next=%2Fc%2Fideas")
+end
+LUA
+
 # ---- measuring -----------------------------------------------------------------------
 ROWS=()
 declare -A STATIC_RPS=()
@@ -402,6 +440,18 @@ if [ "$(sql "SELECT COUNT(*) FROM status_components" 2>/dev/null || echo 0)" -gt
     read_test "/status, logged in (snapshot, uncached)" /status "townhall_session=$MEMBER_SESSION"
     read_test "/status/history" /status/history
 fi
+HAS_IDEAS=$(sql "SELECT COUNT(*) FROM ideas" 2>/dev/null || echo 0)
+if [ "$HAS_IDEAS" -gt 0 ]; then
+    CHANGE=$(sql "SELECT '/changelog/' || slug FROM changelog_posts WHERE status = 'published' ORDER BY published_on DESC, id DESC LIMIT 1")
+    IDEAS_CAT=$(sql "SELECT '/c/' || slug FROM categories WHERE kind = 'ideas' ORDER BY id LIMIT 1")
+    read_test "/c/ideas (by votes)" "$IDEAS_CAT"
+    read_test "/c/ideas, logged in (uncached)" "$IDEAS_CAT" "townhall_session=$MEMBER_SESSION"
+    read_test "/roadmap" /roadmap
+    read_test "/roadmap, logged in (uncached)" /roadmap "townhall_session=$MEMBER_SESSION"
+    read_test "/changelog" /changelog
+    read_test "/changelog, logged in (uncached)" /changelog "townhall_session=$MEMBER_SESSION"
+    [ -n "$CHANGE" ] && read_test "changelog post" "$CHANGE"
+fi
 READ_HWM=$(vm VmHWM)
 
 for c in $CONNECTIONS; do
@@ -417,6 +467,58 @@ if [ -n "$ARTICLE" ]; then
     VOTES_BEFORE=$(sql "SELECT COUNT(*) FROM kb_votes")
     run_wrk "POST helpful vote (new visitor each)" write "$WRITE_CONNECTIONS" "$BASE" -s "$WORK/vote.lua" -- "$WORK/articles.txt"
     VOTES_STORED=$(( $(sql "SELECT COUNT(*) FROM kb_votes") - VOTES_BEFORE ))
+fi
+IDEA_VOTES_STORED=0
+PUBLISH_NOTE="no ideas in this database"
+if [ "$HAS_IDEAS" -gt 0 ]; then
+    # Sessions of VOTERS members (not staff: staff are not rate-limited), with their CSRF tokens.
+    log "logging in $VOTERS members for the idea-vote test"
+    : >"$WORK/voters.txt"
+    for n in $(sql "SELECT username FROM users WHERE role = 'member' ORDER BY id LIMIT $VOTERS"); do
+        cookie=$(login "$n")
+        csrf=$(curl -s -b "townhall_session=$cookie" "$BASE/roadmap" | grep -o 'name="csrf" value="[^"]*"' | awk 'NR == 1' | sed 's/.*value="//; s/"$//')
+        [ -n "$csrf" ] && printf '%s %s\n' "$cookie" "$csrf" >>"$WORK/voters.txt"
+    done
+    VOTE_IDEAS=$(sql "SELECT topic_id FROM ideas WHERE merged_into IS NULL ORDER BY vote_count DESC, topic_id LIMIT 300 OFFSET 1" | tr '\n' ' ')
+    VOTES_EVENTS_BEFORE=$(sql "SELECT COUNT(*) FROM events WHERE kind = 'idea.voted'")
+    run_wrk "POST idea vote ($VOTERS members)" write "$WRITE_CONNECTIONS" "$BASE" -s "$WORK/idea-vote.lua" -- "$WORK/voters.txt" $VOTE_IDEAS
+    IDEA_VOTES_STORED=$(( $(sql "SELECT COUNT(*) FROM events WHERE kind = 'idea.voted'") - VOTES_EVENTS_BEFORE ))
+
+    # Publishing a post that ships the idea with the most voters, while 8 writers reply:
+    # the publish request's time, the time until every voter's notification exists, and the
+    # writers' latency meanwhile (the notifier writes in 500-recipient transactions).
+    IFS='|' read -r BIG_IDEA BIG_VOTERS <<<"$(sql "SELECT topic_id, vote_count FROM ideas WHERE status = 'open' AND merged_into IS NULL ORDER BY vote_count DESC LIMIT 1")"
+    SLUG="bench-ships-$BIG_IDEA-$(date +%s)"
+    code=$(curl -s -o /dev/null -w '%{http_code}' -b "townhall_session=$STAFF_SESSION" \
+        --data-urlencode "csrf=$STAFF_CSRF" --data-urlencode "title=Shipped: idea $BIG_IDEA" \
+        --data-urlencode "slug=$SLUG" --data-urlencode "raw=This shipped because $BIG_VOTERS of you voted for it." \
+        --data-urlencode "label_new=on" --data-urlencode "links=/t/$BIG_IDEA" --data-urlencode "status=draft" \
+        "$BASE/changelog/new")
+    [ "$code" = 303 ] || die "creating the benchmark changelog draft answered $code"
+    POST_ID=$(sql "SELECT id FROM changelog_posts WHERE slug = '$SLUG'")
+    PUBLISH_WRK=$SCRATCH/raw/publish-writers.txt
+    wrk -t2 -c"$WRITE_CONNECTIONS" -d"$(( DURATION + 10 ))s" --timeout 10s --latency "$BASE" -s "$WORK/reply.lua" -- \
+        "$STAFF_CSRF" "townhall_session=$STAFF_SESSION" $REPLY_TOPICS >"$PUBLISH_WRK" 2>&1 &
+    WRK_PID=$!
+    sleep 2
+    T0=$(date +%s%N)
+    code=$(curl -s -o /dev/null -w '%{http_code}' -b "townhall_session=$STAFF_SESSION" \
+        --data-urlencode "csrf=$STAFF_CSRF" "$BASE/changelog/$SLUG/publish")
+    T1=$(date +%s%N)
+    [ "$code" = 303 ] || die "publishing answered $code"
+    WANT=$(sql "SELECT COUNT(DISTINCT u) FROM (SELECT user_id AS u FROM idea_votes WHERE topic_id = $BIG_IDEA UNION SELECT user_id FROM posts WHERE topic_id = $BIG_IDEA) x WHERE u NOT IN (SELECT id FROM users WHERE role <> 'member')")
+    while :; do
+        GOT=$(sql "SELECT COUNT(*) FROM notifications WHERE kind = 'shipped' AND subject_id = $POST_ID")
+        [ "$GOT" -ge "$WANT" ] && break
+        [ $(( ($(date +%s%N) - T0) / 1000000000 )) -gt 120 ] && break
+        sleep 0.05
+    done
+    T2=$(date +%s%N)
+    wait "$WRK_PID" || true
+    W_P99=$(awk '$1 == "99%" { print $2 }' "$PUBLISH_WRK")
+    W_MAX=$(awk '/Latency/ { print $4; exit }' "$PUBLISH_WRK")
+    W_RPS=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$PUBLISH_WRK")
+    PUBLISH_NOTE="idea $BIG_IDEA with $BIG_VOTERS votes: publish request $(( (T1 - T0) / 1000000 )) ms; $GOT of $WANT notifications after $(( (T2 - T0) / 1000000 )) ms; meanwhile 8 writers replied at $W_RPS/s, p99 $W_P99, max $W_MAX"
 fi
 LOCKED=$(( $(grep -ci 'database is locked' "$SERVER_LOG" || true) - LOCKED_BEFORE ))
 SERVER_ERRORS=$(grep -ci ' ERROR ' "$SERVER_LOG" || true)
@@ -442,6 +544,8 @@ RAM=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
     echo "- peak RSS (VmHWM): $READ_HWM MiB after the read tests, $END_HWM MiB at the end (RSS now $END_RSS MiB)"
     echo "- knowledge base: $(sql "SELECT COUNT(*) FROM kb_articles" 2>/dev/null || echo 0) articles; vote test: $VOTES_STORED votes stored"
     echo "- status page: $(sql "SELECT COUNT(*) FROM status_components" 2>/dev/null || echo 0) components, $(sql "SELECT COUNT(*) FROM status_incidents" 2>/dev/null || echo 0) incidents and maintenances"
+    echo "- ideas: $HAS_IDEAS ideas, $(sql "SELECT COUNT(*) FROM idea_votes" 2>/dev/null || echo 0) votes, $(sql "SELECT COUNT(*) FROM changelog_posts" 2>/dev/null || echo 0) changelog posts; idea-vote test: $IDEA_VOTES_STORED votes and withdrawals stored"
+    echo "- publishing to many voters: $PUBLISH_NOTE"
     echo "- reply test: $(( POSTS_AFTER - POSTS_BEFORE )) replies stored; 'database is locked' in the server log: $LOCKED; ERROR lines in the log: $SERVER_ERRORS"
     echo
     echo "| endpoint | conns | req/s | p50 | p99 | errors | vs static |"

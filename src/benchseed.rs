@@ -2122,14 +2122,11 @@ fn write_ideas(
             .zip(plans.chunks(200))
         {
             db.write_sync(|conn| {
-                let text = crate::forum::cook_text(
-                    conn,
-                    "Thanks for the suggestion and the votes: this is where it stands now.",
-                )?;
+                let text = "Thanks for the suggestion and the votes: this is where it stands now.";
                 for ((idea, posted), steps) in chunk_ideas.iter().zip(chunk_plans) {
                     for (k, status) in steps.iter().enumerate() {
                         let when = *posted + TimeDelta::days(10 * (k as i64 + 1));
-                        crate::ideas::set_status_in(conn, staff, *idea, *status, &text, when)?
+                        crate::ideas::set_status_in(conn, staff, *idea, *status, text, when)?
                             .map_err(|e| AppError::Internal(format!("bench idea status: {e:?}")))?;
                     }
                 }

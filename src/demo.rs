@@ -232,9 +232,9 @@ fn load_ideas(
             let status = crate::ideas::Status::parse(&st.status).ok_or_else(|| {
                 AppError::Internal(format!("demo idea {}: status {}", idea.title, st.status))
             })?;
-            let text = forum::cook_text(conn, st.explanation.trim())?;
             let at = now - chrono::TimeDelta::days(st.days_ago);
-            crate::ideas::set_status_in(conn, demo_user(users, &st.by)?, topic, status, &text, at)?
+            let by = demo_user(users, &st.by)?;
+            crate::ideas::set_status_in(conn, by, topic, status, st.explanation.trim(), at)?
                 .map_err(|e| invalid(&idea.title, e))?;
         }
     }

@@ -348,18 +348,18 @@ pub fn set_status(
     let (Some(status), true) = (status, errors.is_empty()) else {
         return Ok(Err(errors));
     };
-    let text = db.read_sync(|conn| forum::cook_text(conn, explanation))?;
     let at = db::now();
-    db.write_sync(|conn| set_status_in(conn, Actor::from(actor), topic_id, status, &text, at))
+    db.write_sync(|conn| set_status_in(conn, Actor::from(actor), topic_id, status, explanation, at))
 }
 
-/// [`set_status`] inside the caller's transaction, with the explanation already cooked.
+/// [`set_status`] inside the caller's transaction. The staff reply starts with the new
+/// status, so the topic reads as a timeline ("**Planned:** …").
 pub fn set_status_in(
     conn: &mut DbConn,
     actor: Actor,
     topic_id: i64,
     status: Status,
-    text: &forum::CookedText,
+    explanation: &str,
     at: NaiveDateTime,
 ) -> Result<Result<forum::Created, FieldErrors>, AppError> {
     let topic = fq::topic(conn, topic_id)?
@@ -376,11 +376,12 @@ pub fn set_status_in(
         );
         return Ok(Err(errors));
     }
+    let text = forum::cook_text(conn, &format!("**{}:** {}", status.label(), explanation))?;
     let created = match forum::reply_because_in(
         conn,
         actor,
         topic.id,
-        text,
+        &text,
         at,
         Because::IdeaStatus(status.as_str().into()),
     )? {

@@ -160,11 +160,22 @@ fn because_html(b: &BecauseYouAsked) -> Markup {
     let n = |count: i64, one: &str, many: &str| {
         format!("{count} {}", if count == 1 { one } else { many })
     };
+    // Only what there is: "1 idea, 6 votes", "1 topic", "2 ideas, 3 topics, 40 votes".
+    let mut parts = Vec::new();
+    if b.ideas > 0 {
+        parts.push(n(b.ideas, "idea", "ideas"));
+    }
+    if b.topics > 0 {
+        parts.push(n(b.topics, "topic", "topics"));
+    }
+    if b.ideas > 0 {
+        parts.push(n(b.votes, "vote", "votes"));
+    }
     html! {
         @if !b.is_empty() {
             p.because-you-asked {
                 strong { "Because you asked: " }
-                (n(b.ideas, "idea", "ideas")) ", " (n(b.topics, "topic", "topics")) ", " (n(b.votes, "vote", "votes"))
+                (parts.join(", "))
             }
         }
     }

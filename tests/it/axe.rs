@@ -242,6 +242,11 @@ fn pages_pass_axe_in_light_and_dark() {
         ("/status", 200, true),
         ("/status/history", 200, false),
         ("/status/incidents/2", 200, true),
+        ("/changelog", 200, true),
+        ("/changelog/invoice-csv-export-and-vat-numbers", 200, true),
+        ("/roadmap", 200, true),
+        ("/c/ideas", 200, true),
+        ("/t/dark-mode-for-the-console/39", 200, true),
     ] {
         pages.add("anon", a, path, status, phone);
     }
@@ -258,6 +263,10 @@ fn pages_pass_axe_in_light_and_dark() {
             200,
             false,
         ),
+        ("/c/ideas", 200, true),
+        ("/t/dark-mode-for-the-console/39", 200, false),
+        ("/new-topic?category=ideas", 200, false),
+        ("/changelog", 200, false),
     ] {
         pages.add("member", m, path, status, phone);
     }
@@ -289,6 +298,10 @@ fn pages_pass_axe_in_light_and_dark() {
         ("/staff/status", 200, true),
         ("/status/incidents/1", 200, false),
         ("/admin/tokens", 200, false),
+        ("/changelog/new", 200, true),
+        ("/changelog/dark-mode-in-the-console/edit", 200, false),
+        ("/staff/feedback", 200, true),
+        ("/t/dark-mode-for-the-console/39", 200, true),
     ] {
         pages.add("admin", adm, path, status, phone);
     }

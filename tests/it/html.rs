@@ -46,11 +46,27 @@ fn pages_pass_the_html_validator() {
         "/status/incidents/1",
         "/status/incidents/2",
         "/status/incidents/4",
+        "/changelog",
+        "/changelog?label=new",
+        "/changelog/invoice-csv-export-and-vat-numbers",
+        "/roadmap",
+        "/c/ideas",
+        "/c/ideas?sort=newest&status=planned",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
     paths.extend(topic_urls.iter().cloned());
+    // Two ideas (the vote box, the changelog posts that shipped them).
+    let ideas = anon.get("/c/ideas.json").body;
+    let idea_urls: Vec<String> = ideas
+        .split("\"url\":\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].to_string())
+        .take(2)
+        .collect();
+    assert_eq!(idea_urls.len(), 2, "demo ideas listed");
+    paths.extend(idea_urls.iter().cloned());
     for path in &paths {
         let page = anon.get(path);
         assert!(
@@ -96,6 +112,14 @@ fn pages_pass_the_html_validator() {
         "/staff/status/components/new",
         "/status/incidents/1",
         "/admin/tokens",
+        "/changelog",
+        "/changelog/new",
+        "/changelog/dark-mode-in-the-console",
+        "/changelog/dark-mode-in-the-console/edit",
+        "/staff/feedback",
+        "/roadmap",
+        "/c/ideas",
+        "/new-topic?category=ideas",
     ] {
         let page = admin.get(path);
         assert_eq!(page.status, 200, "{path}");
@@ -121,9 +145,36 @@ fn pages_pass_the_html_validator() {
             )
             .body,
     ));
-    for path in topic_urls.iter().take(4) {
+    for path in topic_urls.iter().take(4).chain(idea_urls.iter()) {
         pages.push((format!("admin{path}"), admin.get(path).body));
     }
+    // The changelog editor and an idea's status form with their messages.
+    pages.push((
+        "changelog-errors".into(),
+        admin
+            .submit(
+                "/changelog/new",
+                "/changelog/new",
+                &[
+                    ("title", ""),
+                    ("raw", ""),
+                    ("links", "/t/nothing/999999"),
+                    ("published_on", "someday"),
+                ],
+            )
+            .body,
+    ));
+    let idea_id = idea_urls[0].rsplit('/').next().unwrap().to_string();
+    pages.push((
+        "idea-status-errors".into(),
+        admin
+            .submit(
+                &idea_urls[0],
+                &format!("/t/{idea_id}/idea-status"),
+                &[("status", "planned"), ("explanation", "")],
+            )
+            .body,
+    ));
     // A topic with an edit history, and the edit form itself.
     let first = admin.get(&format!(
         "{}.json",
@@ -235,9 +286,11 @@ fn pages_pass_the_html_validator() {
         member.get("/admin/settings").body,
     ));
     pages.push(("setup-closed".into(), anon.get("/setup").body));
-    for path in topic_urls.iter().skip(1).take(2) {
+    for path in topic_urls.iter().skip(1).take(2).chain(idea_urls.iter()) {
         pages.push((format!("member{path}"), member.get(path).body));
     }
+    pages.push(("member/c/ideas".into(), member.get("/c/ideas").body));
+    pages.push(("member/changelog".into(), member.get("/changelog").body));
 
     for (i, (name, body)) in pages.iter().enumerate() {
         assert!(body.starts_with("<!DOCTYPE html>"), "{name} is not a page");

@@ -210,8 +210,24 @@ fn an_idea_goes_from_a_member_to_a_shipped_changelog_post_and_every_voter_hears_
         );
     }
 
-    // A draft linked to the idea and a support topic: nobody but staff sees it.
-    let links = format!("{idea_path}\n/t/{}", asked.topic_id);
+    // An unpublished article is refused too; a published one is linked.
+    fx.kb_section("look", "Look and feel");
+    let draft_article = fx.kb_article(&staff_p, "look", "Themes (draft)", "Soon.", "draft");
+    let fields = post_fields(&format!("/kb/{}", draft_article.slug));
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = staff.post_with_token("/changelog/new", &fields);
+    assert_status(&r, 422, "unpublished article");
+    assert!(r.body.contains("is not published"), "{}", r.body);
+    let article = fx.kb_article(
+        &staff_p,
+        "look",
+        "Change the dashboard theme",
+        "Open **Account → Appearance** and pick a theme.",
+        "published",
+    );
+
+    // A draft linked to the idea, a support topic and the article: only staff see it.
+    let links = format!("{idea_path}\n/t/{}\n/kb/{}", asked.topic_id, article.slug);
     let fields = post_fields(&links);
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = staff.post_with_token("/changelog/new", &fields);
@@ -255,6 +271,10 @@ fn an_idea_goes_from_a_member_to_a_shipped_changelog_post_and_every_voter_hears_
     let page = anon.get(&idea_path);
     assert_shows(&page, "Shipped");
     assert_shows(&page, "href=\"/changelog/dark-mode\"");
+    assert_shows(
+        &anon.get(&format!("/kb/{}", article.slug)),
+        "Updated because of this change",
+    );
     let support_page = anon.get(&format!("/t/{}/{}", asked.slug, asked.topic_id));
     assert_shows(&support_page, "href=\"/changelog/dark-mode\"");
     let shipped = json(&anon.get("/roadmap.json").body);
