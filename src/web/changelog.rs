@@ -562,6 +562,11 @@ fn editor(
         "New changelog post"
     };
     let published = existing.is_some_and(|p| p.loop_closed_at.is_some());
+    let date_kind = match input.published_on.trim() {
+        "" => "date",
+        d if NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok() => "date",
+        _ => "text",
+    };
     let body = html! {
         section.card {
             h1 { (heading) }
@@ -580,7 +585,8 @@ fn editor(
                         " "
                     }
                 }
-                (text("Date", "published_on", "date", &input.published_on, Some("Shown on the post; a draft published later gets the day it is published."), 10, false))
+                // A date field (with its picker) unless what came back is not a date.
+                (text("Date", "published_on", date_kind, &input.published_on, Some("Shown on the post; a draft published later gets the day it is published."), 10, false))
                 (textarea_field("raw", "What changed (Markdown)", &clip(&input.raw, 70_000), errors, 14))
                 (textarea_field("links", "What prompted it: one address per line (ideas, support topics /t/…, articles /kb/…, incidents /status/incidents/…)", &clip(&input.links, 20_000), errors, 5))
                 div.field.has-error[errors.get("status").is_some()] {

@@ -593,13 +593,14 @@ pub async fn feedback(ctx: Ctx) -> Result<HttpResponse, AppError> {
         dl.numbers {
             div { dt { "Ideas" } dd { (n.ideas_total) } }
             div { dt { "Votes" } dd { (n.votes_total) } }
-            div { dt { "Shipped this quarter" } dd { (n.shipped_this_quarter) } p.small { "since " (n.quarter_start.format("%b %-d, %Y").to_string()) } }
+            div { dt { "Shipped this quarter" } dd { (n.shipped_this_quarter) span.small.under { "since " (n.quarter_start.format("%b %-d, %Y").to_string()) } } }
             div { dt { "Median days from idea to shipped" } dd {
                 @match n.median_days_to_ship { Some(d) => { (format!("{d:.1}")) }, None => { "—" } }
             } }
             div { dt { "Changes that came from customers" } dd {
                 @match share { Some(s) => { (s) "%" }, None => { "—" } }
-            } p.small { (n.changes_from_customers) " of " (n.changes_published) " published changelog posts link an idea or topic a customer started" } }
+                span.small.under { (n.changes_from_customers) " of " (n.changes_published) " published changelog posts link an idea or topic a customer started" }
+            } }
         }
         section.card {
             h2 { "Most-voted open ideas" }
