@@ -16,7 +16,7 @@
 #   WRITE_CONNECTIONS=8    connections for the reply test
 #   BENCH_USERS=20000 BENCH_TOPICS=100000 BENCH_POSTS=1000000 BENCH_KB=5000 BENCH_INCIDENTS=500
 #   BENCH_IDEAS=2000 BENCH_CHANGELOG=200 BENCH_SEED=42
-#   VOTERS=400             member sessions the idea-vote test spreads its votes over
+#   VOTERS=1000            member sessions the idea-vote test spreads its votes over
 #   BENCH_PAGE=1000        which category page to read through the keyset cursor
 #   BENCH_PORT=18080       where the server listens (127.0.0.1 only)
 #   ACCEPT_ENCODING=gzip   sent with every read request, as browsers do ("" for none)
@@ -39,7 +39,7 @@ BENCH_KB=${BENCH_KB:-5000}
 BENCH_INCIDENTS=${BENCH_INCIDENTS:-500}
 BENCH_IDEAS=${BENCH_IDEAS:-2000}
 BENCH_CHANGELOG=${BENCH_CHANGELOG:-200}
-VOTERS=${VOTERS:-400}
+VOTERS=${VOTERS:-1000}
 BENCH_SEED=${BENCH_SEED:-42}
 BENCH_PAGE=${BENCH_PAGE:-1000}
 PORT=${BENCH_PORT:-18080}
@@ -218,12 +218,16 @@ ARTICLE=$(sql "SELECT '/kb/' || slug FROM kb_articles WHERE status = 'published'
 REPLY_TOPICS=$(sql "SELECT id FROM topics WHERE deleted_at IS NULL AND NOT locked AND reply_count < 40 ORDER BY bumped_at DESC, id DESC LIMIT 200" | tr '\n' ' ')
 
 # ---- sessions ------------------------------------------------------------------------
-# Logs in through the form like a browser; prints the session cookie value.
-login() {
-    local jar=$WORK/jar-$1 page=$WORK/login-$1.html csrf status
-    curl -s -c "$jar" -b "$jar" -o "$page" "$BASE/login"
+# Logs in through the form like a browser; prints the session cookie value. With N, from
+# client address 10.99.x.y of its own (the per-address login limit would otherwise make
+# hundreds of logins take minutes) and with a cookie jar of its own.
+login() { # username [N]
+    local jar=$WORK/jar-$1${2:+-v$2} page=$WORK/login-$1${2:+-v$2}.html csrf status
+    local from=()
+    [ -n "${2:-}" ] && from=(-H "X-Forwarded-For: 10.99.$(( $2 / 256 % 256 )).$(( $2 % 256 ))")
+    curl -s -c "$jar" -b "$jar" -o "$page" "${from[@]}" "$BASE/login"
     csrf=$(grep -o 'name="csrf" value="[^"]*"' "$page" | awk 'NR == 1' | sed 's/.*value="//; s/"$//')
-    status=$(curl -s -c "$jar" -b "$jar" -o /dev/null -w '%{http_code}' \
+    status=$(curl -s -c "$jar" -b "$jar" -o /dev/null -w '%{http_code}' "${from[@]}" \
         --data-urlencode "csrf=$csrf" --data-urlencode "username=$1" \
         --data-urlencode "password=$PASSWORD" --data-urlencode "next=/" "$BASE/login")
     [ "$status" = 303 ] || die "logging in as $1 answered $status"
@@ -474,8 +478,10 @@ if [ "$HAS_IDEAS" -gt 0 ]; then
     # Sessions of VOTERS members (not staff: staff are not rate-limited), with their CSRF tokens.
     log "logging in $VOTERS members for the idea-vote test"
     : >"$WORK/voters.txt"
+    i=0
     for n in $(sql "SELECT username FROM users WHERE role = 'member' ORDER BY id LIMIT $VOTERS"); do
-        cookie=$(login "$n")
+        i=$(( i + 1 ))
+        cookie=$(login "$n" "$i")
         csrf=$(curl -s -b "townhall_session=$cookie" "$BASE/roadmap" | grep -o 'name="csrf" value="[^"]*"' | awk 'NR == 1' | sed 's/.*value="//; s/"$//')
         [ -n "$csrf" ] && printf '%s %s\n' "$cookie" "$csrf" >>"$WORK/voters.txt"
     done

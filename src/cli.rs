@@ -190,6 +190,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let status = crate::status::snapshot::Snapshot::load(&db)?;
             status.spawn_refresh(db.clone())?;
             let whats_new = crate::changelog::whats_new::WhatsNew::load(&db)?;
+            let idea_rankings = crate::ideas::rankings::Rankings::default();
             // This node's subscribers of the event log, in order (src/followers.rs).
             crate::followers::spawn(
                 db.clone(),
@@ -205,6 +206,9 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     Box::new(crate::changelog::whats_new::WhatsNewSubscriber {
                         db: db.clone(),
                         whats_new: whats_new.clone(),
+                    }),
+                    Box::new(crate::ideas::rankings::RankingsSubscriber {
+                        rankings: idea_rankings.clone(),
                     }),
                     Box::new(pages.clone()),
                 ],
@@ -227,6 +231,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 views,
                 status,
                 whats_new,
+                idea_rankings,
             };
             tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
             actix_web::rt::System::new().block_on(web::serve(state))?;

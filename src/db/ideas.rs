@@ -190,6 +190,12 @@ pub struct IdeaFilter<'a> {
 
 /// One page of listed ideas (not deleted, not unlisted, not merged away), with their topics.
 pub fn list(conn: &mut DbConn, f: &IdeaFilter) -> Result<Vec<(TopicRow, IdeaRow)>, AppError> {
+    let ids = ranked_ids(conn, f)?;
+    with_topics(conn, ids)
+}
+
+/// The ids of [`list`], in its order.
+pub fn ranked_ids(conn: &mut DbConn, f: &IdeaFilter) -> Result<Vec<i64>, AppError> {
     let mut q = ideas::table
         .inner_join(topics::table.on(topics::id.eq(ideas::topic_id)))
         .filter(super::forum::public_topic())
@@ -220,27 +226,25 @@ pub fn list(conn: &mut DbConn, f: &IdeaFilter) -> Result<Vec<(TopicRow, IdeaRow)
                 .map(|(id, votes, _)| (*id, recent.get(id).copied().unwrap_or(0), *votes))
                 .collect();
             ranked.sort_by_key(|r| std::cmp::Reverse((r.1, r.2, r.0)));
-            let ids: Vec<i64> = ranked
+            return Ok(ranked
                 .into_iter()
                 .skip(f.offset as usize)
                 .take(f.limit as usize)
                 .map(|r| r.0)
-                .collect();
-            return with_topics(conn, ids);
+                .collect());
         }
     };
-    let ids: Vec<i64> = sorted
+    Ok(sorted
         .offset(f.offset)
         .limit(f.limit)
         .load::<(i64, i32, NaiveDateTime)>(conn)?
         .into_iter()
         .map(|r| r.0)
-        .collect();
-    with_topics(conn, ids)
+        .collect())
 }
 
 /// The topics and ideas of `ids`, in that order (ids without both are skipped).
-fn with_topics(conn: &mut DbConn, ids: Vec<i64>) -> Result<Vec<(TopicRow, IdeaRow)>, AppError> {
+pub fn with_topics(conn: &mut DbConn, ids: Vec<i64>) -> Result<Vec<(TopicRow, IdeaRow)>, AppError> {
     let mut topics_found = super::forum::topics_by_ids(conn, &ids)?;
     let mut found = ideas_by_ids(conn, &ids)?;
     let mut out = Vec::with_capacity(ids.len());

@@ -5,6 +5,8 @@
 //! once per member). Shipping usually happens by publishing a changelog post that links the
 //! idea (`crate::changelog::publish`).
 
+pub mod rankings;
+
 use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDateTime, TimeDelta};
@@ -77,7 +79,7 @@ impl Status {
 }
 
 /// How a list of ideas is sorted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Sort {
     Votes,
     /// Votes in the last [`TRENDING_DAYS`].
@@ -117,6 +119,7 @@ pub const ROADMAP_SHIPPED_DAYS: i64 = 90;
 const MAX_EXPLANATION: usize = 5_000;
 
 /// One idea in a list.
+#[derive(Debug, Clone)]
 pub struct IdeaSummary {
     pub topic: TopicSummary,
     pub idea: IdeaRow,
@@ -139,9 +142,11 @@ pub struct IdeaList {
     pub categories: Vec<CategoryRow>,
 }
 
-/// A page (1-based) of the ideas in `category` (all ideas categories with `None`).
+/// A page (1-based) of the ideas in `category` (all ideas categories with `None`), ranked
+/// from this node's memo (`rankings`).
 pub fn list(
     db: &Db,
+    rankings: &rankings::Rankings,
     category_id: Option<i64>,
     status: Option<Status>,
     sort: Sort,
@@ -150,24 +155,18 @@ pub fn list(
 ) -> Result<IdeaList, AppError> {
     let viewer_id = viewer.map(|u| u.id);
     db.read_sync(|conn| {
-        let statuses = status.map(|s| [s.as_str()]);
-        let rows = q::list(
-            conn,
-            &IdeaFilter {
-                category_id,
-                statuses: statuses.as_ref().map(|s| s.as_slice()),
-                order: order_of(sort),
-                offset: (page - 1).max(0) * PER_PAGE,
-                limit: PER_PAGE + 1,
-            },
-        )?;
-        let more = rows.len() as i64 > PER_PAGE;
-        let rows: Vec<_> = rows.into_iter().take(PER_PAGE as usize).collect();
-        let ideas = summarize(conn, rows, viewer_id)?;
-        let counts = q::status_counts(conn, category_id)?
-            .into_iter()
-            .filter_map(|(s, n)| Status::parse(&s).map(|s| (s, n)))
+        let order = rankings.order(conn, category_id, status, sort)?;
+        let from = ((page - 1).max(0) * PER_PAGE) as usize;
+        let ids: Vec<i64> = order
+            .iter()
+            .skip(from)
+            .take(PER_PAGE as usize)
+            .copied()
             .collect();
+        let more = order.len() > from + ids.len();
+        let rows = q::with_topics(conn, ids)?;
+        let ideas = summarize(conn, rows, viewer_id)?;
+        let counts = rankings.counts(conn, category_id)?.as_ref().clone();
         Ok(IdeaList {
             ideas,
             counts,
@@ -481,14 +480,51 @@ pub fn merge(db: &Db, actor: &User, from: i64, into: &str) -> Result<TopicRow, A
 
 /// The public roadmap: planned, in progress, and shipped in the last
 /// [`ROADMAP_SHIPPED_DAYS`]: planned and in progress most-voted first, shipped newest first.
+#[derive(Debug, Clone)]
 pub struct Roadmap {
     pub planned: Vec<IdeaSummary>,
     pub in_progress: Vec<IdeaSummary>,
     pub shipped: Vec<IdeaSummary>,
 }
 
-pub fn roadmap(db: &Db, viewer: Option<&User>) -> Result<Roadmap, AppError> {
-    let viewer_id = viewer.map(|u| u.id);
+/// Ideas per roadmap column.
+const ROADMAP_COLUMN: i64 = 50;
+
+/// The roadmap (memoized per node in `rankings`), with the viewer's own votes marked.
+pub fn roadmap(
+    db: &Db,
+    rankings: &rankings::Rankings,
+    viewer: Option<&User>,
+) -> Result<Roadmap, AppError> {
+    let shared = rankings.roadmap(|| roadmap_for_everyone(db))?;
+    let mut map = shared.as_ref().clone();
+    if let Some(u) = viewer {
+        let ids: Vec<i64> = map
+            .planned
+            .iter()
+            .chain(&map.in_progress)
+            .chain(&map.shipped)
+            .map(|i| i.idea.topic_id)
+            .collect();
+        if !ids.is_empty() {
+            let voted: HashSet<i64> = db
+                .read_sync(|conn| q::voted_among(conn, u.id, &ids))?
+                .into_iter()
+                .collect();
+            for i in map
+                .planned
+                .iter_mut()
+                .chain(map.in_progress.iter_mut())
+                .chain(map.shipped.iter_mut())
+            {
+                i.voted = voted.contains(&i.idea.topic_id);
+            }
+        }
+    }
+    Ok(map)
+}
+
+fn roadmap_for_everyone(db: &Db) -> Result<Roadmap, AppError> {
     let since = db::now() - TimeDelta::days(ROADMAP_SHIPPED_DAYS);
     db.read_sync(|conn| {
         let mut column = |status: Status, order: Order| -> Result<Vec<IdeaSummary>, AppError> {
@@ -500,10 +536,10 @@ pub fn roadmap(db: &Db, viewer: Option<&User>) -> Result<Roadmap, AppError> {
                     statuses: Some(&s),
                     order,
                     offset: 0,
-                    limit: 50,
+                    limit: ROADMAP_COLUMN,
                 },
             )?;
-            summarize(conn, rows, viewer_id)
+            summarize(conn, rows, None)
         };
         let planned = column(Status::Planned, Order::Votes)?;
         let in_progress = column(Status::InProgress, Order::Votes)?;

@@ -44,14 +44,7 @@ impl ListQuery {
                 AppError::BadRequest("Unknown label: use new, improved or fixed.".into())
             })?),
         };
-        let page = match self.page.as_deref() {
-            None | Some("") => 1,
-            Some(p) => p
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=10_000).contains(n))
-                .ok_or_else(|| AppError::BadRequest("Pages are numbered from 1.".into()))?,
-        };
+        let page = super::view::page_number(self.page.as_deref())?;
         Ok((label, page))
     }
 }
@@ -492,6 +485,7 @@ async fn save(
     match result {
         Ok(saved) => {
             refresh_whats_new(&ctx).await?;
+            ctx.state.idea_rankings.invalidate();
             Ok(redirect(&changelog::path(&saved)))
         }
         Err(errors) => Ok(editor(
@@ -522,6 +516,8 @@ pub async fn publish(
     let slug = slug.into_inner();
     let post = blocking(move || changelog::publish(&db, &user, &slug)).await?;
     refresh_whats_new(&ctx).await?;
+    // Linked ideas are shipped now.
+    ctx.state.idea_rankings.invalidate();
     Ok(redirect(&changelog::path(&post)))
 }
 

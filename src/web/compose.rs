@@ -165,7 +165,11 @@ pub async fn create_topic(
     let submitted = input.clone();
     let result = blocking(move || forum::create_topic(&db, &user, &submitted, &limits)).await?;
     match result {
-        Ok(created) => Ok(redirect(&topic_path(&created.slug, created.topic_id))),
+        Ok(created) => {
+            // A new idea is in its list at once on this node.
+            ctx.state.idea_rankings.invalidate();
+            Ok(redirect(&topic_path(&created.slug, created.topic_id)))
+        }
         Err(errors) => {
             new_topic_page(&ctx, &input, &errors, StatusCode::UNPROCESSABLE_ENTITY, &[]).await
         }

@@ -54,14 +54,7 @@ impl IdeasQuery {
                 )
             })?),
         };
-        let page = match self.page.as_deref() {
-            None | Some("") => 1,
-            Some(p) => p
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=10_000).contains(n))
-                .ok_or_else(|| AppError::BadRequest("Pages are numbered from 1.".into()))?,
-        };
+        let page = super::view::page_number(self.page.as_deref())?;
         Ok(Parsed { sort, status, page })
     }
 }
@@ -98,8 +91,19 @@ pub async fn category_list(
     let viewer = ctx.user.clone();
     let id = category.id;
     let (sort, status, page) = (p.sort, p.status, p.page);
-    let list =
-        blocking(move || ideas::list(&db, Some(id), status, sort, page, viewer.as_ref())).await?;
+    let rankings = ctx.state.idea_rankings.clone();
+    let list = blocking(move || {
+        ideas::list(
+            &db,
+            &rankings,
+            Some(id),
+            status,
+            sort,
+            page,
+            viewer.as_ref(),
+        )
+    })
+    .await?;
     if let Format::Json = format {
         return Ok(HttpResponse::Ok().json(serde_json::json!({
             "category": &category,
@@ -390,6 +394,8 @@ pub async fn vote(
     let topic_id = id.into_inner();
     let db = ctx.state.db.clone();
     let idea = blocking(move || ideas::vote(&db, &user, topic_id, vote)).await?;
+    // This node's lists show the vote at once (others' when their follower sees it).
+    ctx.state.idea_rankings.invalidate();
     if wants_json(&req) {
         return Ok(HttpResponse::Ok().json(serde_json::json!({
             "id": topic_id,
@@ -420,6 +426,7 @@ pub async fn set_status(
     let (status, explanation) = (form.status.clone(), form.explanation.clone());
     let result =
         blocking(move || ideas::set_status(&db, &user, topic_id, &status, &explanation)).await?;
+    ctx.state.idea_rankings.invalidate();
     match result {
         Ok(created) => Ok(redirect(&crate::subject::post_path(
             &created.slug,
@@ -463,6 +470,7 @@ pub async fn merge(
     let from = id.into_inner();
     let db = ctx.state.db.clone();
     let survivor = blocking(move || ideas::merge(&db, &user, from, &form.into)).await?;
+    ctx.state.idea_rankings.invalidate();
     Ok(redirect(&topic_path(&survivor.slug, survivor.id)))
 }
 
@@ -503,7 +511,8 @@ pub async fn roadmap_json(ctx: Ctx) -> Result<HttpResponse, AppError> {
 async fn roadmap_as(ctx: Ctx, format: Format) -> Result<HttpResponse, AppError> {
     let db = ctx.state.db.clone();
     let viewer = ctx.user.clone();
-    let map = blocking(move || ideas::roadmap(&db, viewer.as_ref())).await?;
+    let rankings = ctx.state.idea_rankings.clone();
+    let map = blocking(move || ideas::roadmap(&db, &rankings, viewer.as_ref())).await?;
     if let Format::Html = format {
         return Ok(layout::ok(&ctx, roadmap_html(&ctx, &map)));
     }

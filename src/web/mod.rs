@@ -60,6 +60,7 @@ pub struct AppState {
     pub views: std::sync::Arc<views::Views>,
     pub status: crate::status::snapshot::Snapshot,
     pub whats_new: crate::changelog::whats_new::WhatsNew,
+    pub idea_rankings: crate::ideas::rankings::Rankings,
 }
 
 /// Per-node login and sign-up limits (kept in memory: a burst spread over several nodes

@@ -119,6 +119,18 @@ pub fn color_class(color: &str) -> &'static str {
         .unwrap_or("c-blue")
 }
 
+/// A list's `?page=` (1-based, at most 10,000; none is the first).
+pub fn page_number(page: Option<&str>) -> Result<i64, crate::error::AppError> {
+    match page {
+        None | Some("") => Ok(1),
+        Some(p) => p
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| crate::error::AppError::BadRequest("Pages are numbered from 1.".into())),
+    }
+}
+
 /// The representation a route was asked for by its suffix: `.json`, `.atom` or a page.
 pub enum Format {
     Html,

@@ -172,12 +172,15 @@ fn every_voter_hears_of_a_status_change_and_of_the_shipping_post_exactly_once() 
     );
 
     // The roadmap's shipped column, the post's "because you asked" and the staff numbers.
-    let roadmap = townhall::ideas::roadmap(&db, None).expect("roadmap");
+    let roadmap =
+        townhall::ideas::roadmap(&db, &townhall::ideas::rankings::Rankings::default(), None)
+            .expect("roadmap");
     assert_eq!(roadmap.shipped.len(), 1);
     assert_eq!(roadmap.shipped[0].idea.vote_count, 520);
     assert!(roadmap.planned.is_empty());
     let trending = townhall::ideas::list(
         &db,
+        &townhall::ideas::rankings::Rankings::default(),
         Some(category.id),
         None,
         townhall::ideas::Sort::Trending,

@@ -293,6 +293,14 @@ fn an_idea_goes_from_a_member_to_a_shipped_changelog_post_and_every_voter_hears_
         atom.body
     );
     assert_shows(&anon.get("/sitemap-pages.xml"), "/changelog/dark-mode");
+    // Search finds the post (its own kind, "in:changelog").
+    eventually("the post is searchable", || {
+        let r = anon.get("/api/search?q=dark+theme+in:changelog");
+        r.status == 200
+            && json(&r.body)["hits"]
+                .as_array()
+                .is_some_and(|h| h.iter().any(|h| h["url"] == "/changelog/dark-mode"))
+    });
     // Each voter's notification links to the post.
     let notes = voters[0].get("/notifications");
     assert_shows(&notes, "Because you asked");
@@ -464,4 +472,58 @@ fn the_header_marks_new_changelog_posts_until_the_member_opens_the_changelog() {
         assert_status(&r, 303, "vote within the limit");
     }
     assert!(limited, "80 votes in a burst hit the limit");
+}
+
+#[test]
+fn a_vote_on_one_node_reorders_a_members_ideas_list_and_roadmap_on_another() {
+    let tdb = TestDb::new();
+    let node_a = Server::start(&tdb);
+    let node_b = Server::start(&tdb);
+    let fx = Fixtures::new(&tdb);
+    fx.ideas_category("ideas", "Ideas");
+    let staff = fx.staff("two_node_staff");
+    let author = fx.member("two_node_author");
+    let cat = fx.ideas_category("more-ideas", "More ideas");
+    let first = fx.topic(
+        &author,
+        &cat,
+        "Bulk edit DNS records",
+        "Many records at once.",
+    );
+    let second = fx.topic(
+        &author,
+        &cat,
+        "Webhooks for new invoices",
+        "Tell our system.",
+    );
+    let reader_b = fx.member("two_node_reader").login(&node_b);
+    let order = |c: &Client| -> Vec<i64> {
+        json(&c.get("/c/more-ideas.json").body)["ideas"]
+            .as_array()
+            .expect("ideas")
+            .iter()
+            .filter_map(|i| i["id"].as_i64())
+            .collect()
+    };
+    // Node B ranks (and memoizes) them: no votes, newest first among equals.
+    assert_eq!(order(&reader_b), vec![second.topic_id, first.topic_id]);
+    assert!(
+        json(&reader_b.get("/roadmap.json").body)["planned"]
+            .as_array()
+            .expect("planned")
+            .is_empty()
+    );
+    // A vote and a status change on node A.
+    let voter_a = fx.member("two_node_voter").login(&node_a);
+    assert_status(&vote(&voter_a, first.topic_id, "1"), 303, "vote on A");
+    let staff_a = staff.login(&node_a);
+    let r = staff_a.post_with_token(
+        &format!("/t/{}/idea-status", first.topic_id),
+        &[("status", "planned"), ("explanation", "Next month.")],
+    );
+    assert_status(&r, 303, "planned on A");
+    eventually("node B's list and roadmap follow", || {
+        order(&reader_b) == vec![first.topic_id, second.topic_id]
+            && json(&reader_b.get("/roadmap.json").body)["planned"][0]["id"] == first.topic_id
+    });
 }
