@@ -23,7 +23,7 @@ use rand::{Rng, SeedableRng};
 use crate::db::schema::{
     categories, events, likes, posts, tags, topic_tags, topic_watches, topics, users,
 };
-use crate::db::{self, Backend, Db, DbConn};
+use crate::db::{self, Backend, Db, DbConn, bulk_insert};
 use crate::error::AppError;
 use crate::events::{CategoryPayload, Event, Seed};
 
@@ -875,15 +875,6 @@ impl Batch {
 
 /// Multi-row insert on the concrete connection: diesel's multi-backend connection has no
 /// batch insert for SQLite.
-macro_rules! bulk_insert {
-    ($conn:expr, $table:expr, $values:expr) => {
-        match $conn {
-            DbConn::Sqlite(c) => diesel::insert_into($table).values($values).execute(c)?,
-            DbConn::Postgres(c) => diesel::insert_into($table).values($values).execute(c)?,
-        }
-    };
-}
-
 fn rows_per_statement(columns: usize) -> usize {
     MAX_PARAMS / columns
 }

@@ -108,6 +108,7 @@ pub fn process(db: &Db) -> Result<usize, AppError> {
             let partial_user = nq::cursor(conn, PARTIAL_USER)?;
             let mut written = 0;
             let mut done = cursor;
+            let mut pending: Vec<NewNotification> = Vec::new();
             for event in &batch {
                 let mut people = recipients(conn, event)?;
                 if event.id == partial_event {
@@ -119,21 +120,21 @@ pub fn process(db: &Db) -> Result<usize, AppError> {
                     break; // this event starts the next transaction
                 }
                 people.truncate(room);
-                for (user_id, kind, subject) in &people {
-                    nq::insert(
-                        conn,
-                        &NewNotification {
+                pending.extend(
+                    people
+                        .iter()
+                        .map(|(user_id, kind, subject)| NewNotification {
                             user_id: *user_id,
                             event_id: event.id,
                             kind: kind.as_str(),
                             subject: *subject,
                             actor_id: event.actor_id,
                             at: event.created_at,
-                        },
-                    )?;
-                }
+                        }),
+                );
                 written += people.len();
                 if sliced {
+                    nq::insert_many(conn, &pending)?;
                     // Part of this event is done: the next transaction goes on from here.
                     let last_user = people.last().map_or(0, |r| r.0);
                     nq::set_cursor(conn, PARTIAL_EVENT, event.id)?;
@@ -143,6 +144,7 @@ pub fn process(db: &Db) -> Result<usize, AppError> {
                 }
                 done = event.id;
             }
+            nq::insert_many(conn, &pending)?;
             nq::set_cursor(conn, CURSOR, done)?;
             let consumed = batch.iter().filter(|e| e.id <= done).count();
             // More waits when this batch stopped early or was full.

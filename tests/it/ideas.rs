@@ -163,6 +163,18 @@ fn every_voter_hears_of_a_status_change_and_of_the_shipping_post_exactly_once() 
         ) >= last_event
     });
     assert_eq!(kind_count("shipped"), 521);
+    // The unread counts match: a status change and a shipping post each.
+    assert_eq!(
+        tdb.number(
+            "SELECT COUNT(*) AS n FROM users u WHERE username LIKE 'voter%' AND unread_notifications != \
+             (SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id)"
+        ),
+        0
+    );
+    assert_eq!(
+        tdb.number("SELECT COUNT(*) AS n FROM users WHERE username LIKE 'voter%' AND unread_notifications = 2"),
+        520
+    );
     assert_eq!(
         tdb.number(&format!(
             "SELECT COUNT(*) AS n FROM posts WHERE topic_id = {} AND raw LIKE '%/changelog/%'",
