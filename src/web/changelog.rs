@@ -385,7 +385,7 @@ fn post_html(ctx: &Ctx, p: &PostPage) -> Page {
                 }
             }
         }
-        p { a.button href="/ideas/new" { "Suggest an improvement" } " " a href="/changelog" { "All changes" } }
+        p.button-row { a.button href="/ideas/new" { "Suggest an improvement" } " " a href="/changelog" { "All changes" } }
         @if staff {
             section.card.staff-tools {
                 h2 { "Staff" }

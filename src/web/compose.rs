@@ -241,7 +241,7 @@ async fn new_topic_page(
                             }
                         }
                     }
-                    p { "If none of them helps, post your question below: everything you wrote is kept." }
+                    p { (if idea { "If none of them is your idea, post it below: everything you wrote is kept." } else { "If none of them helps, post your question below: everything you wrote is kept." }) }
                 }
             }
             form method="post" action="/new-topic" {
@@ -259,7 +259,7 @@ async fn new_topic_page(
                     @if let Some(e) = category_error { p.error { (e) } }
                 }
                 (layout::field(layout::Field { label: "Title", name: "title", kind: "text", value: &clip(&input.title, 500),
-                    hint: Some("One sentence: what do you need help with?"), autocomplete: "off",
+                    hint: Some(if idea { "One sentence: what would you like to be able to do?" } else { "One sentence: what do you need help with?" }), autocomplete: "off",
                     maxlength: ctx.state.config.max_title_chars, required: true }, errors))
                 section #suggestions .suggestions data-flow=(input.flow) aria-live="polite" hidden {}
                 (textarea_field("raw", "Details", &clip(&input.raw, 70_000), errors, 12))

@@ -300,13 +300,15 @@ pub fn topic_box(
 pub fn staff_tools(ctx: &Ctx, topic: &TopicRow, idea: Option<&IdeaView>) -> Markup {
     html! {
         @if let Some(v) = idea.filter(|v| v.idea.merged_into.is_none()) {
-            (status_form(ctx, topic.id, v.status(), None, "", &FieldErrors::default()))
-            form.inline.merge-idea method="post" action={ "/t/" (topic.id) "/merge-idea" } {
-                (csrf_field(ctx))
-                label for="merge-into" { "Merge this duplicate into idea " }
-                input #merge-into type="text" name="into" inputmode="numeric" placeholder="number or address" maxlength="300" required;
-                " " button type="submit" { "Merge" }
+            div.tool-row {
+                form.inline.merge-idea method="post" action={ "/t/" (topic.id) "/merge-idea" } {
+                    (csrf_field(ctx))
+                    label for="merge-into" { "Merge this duplicate into idea " }
+                    input #merge-into type="text" name="into" inputmode="numeric" placeholder="number or address" maxlength="300" required;
+                    " " button type="submit" { "Merge" }
+                }
             }
+            (status_form(ctx, topic.id, v.status(), None, "", &FieldErrors::default()))
         }
     }
 }

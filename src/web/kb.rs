@@ -948,7 +948,7 @@ pub fn topic_banner(answer: Option<&(String, String)>) -> Markup {
 
 pub fn topic_staff_tools(ctx: &Ctx, topic_id: i64, solved: bool, linked: bool) -> Markup {
     html! {
-        div.kb-tools {
+        div.tool-row {
             @if solved && !linked {
                 form.inline method="post" action={ "/t/" (topic_id) "/to-article" } {
                     (csrf_field(ctx))

@@ -49,7 +49,7 @@ pub async fn home(ctx: Ctx) -> Result<HttpResponse, AppError> {
             div.card.suggest {
                 h2 { "Suggest an improvement" }
                 p { "Tell us what would make the product better, or vote for an idea someone already had. The " a href="/changelog" { "changelog" } " shows what changed because of you." }
-                p { a.button href="/ideas/new" { "Suggest an improvement" } " " a href="/roadmap" { "See the roadmap" } }
+                p.button-row { a.button href="/ideas/new" { "Suggest an improvement" } " " a href="/roadmap" { "See the roadmap" } }
             }
         }
     };

@@ -311,6 +311,7 @@ pub async fn mark_duplicate(
     Ok(back_to(&topic, None))
 }
 
+/// The forum's rows of the topic page's staff tools: lock, pin, list, move, duplicate.
 pub fn staff_tools(
     ctx: &Ctx,
     t: &TopicRow,
@@ -324,8 +325,7 @@ pub fn staff_tools(
         (t.unlisted, "relist", "List again", "unlist", "Unlist"),
     ];
     html! {
-        div.staff-tools {
-            h2 { "Staff tools" }
+        div.tool-row {
             @for (on, off_action, off_label, on_action, on_label) in toggles {
                 form.inline method="post" action={ "/t/" (t.id) "/moderate" } {
                     (csrf_field(ctx))
@@ -345,6 +345,8 @@ pub fn staff_tools(
                 }
                 " " button type="submit" { "Move" }
             }
+        }
+        div.tool-row {
             form.inline method="post" action={ "/t/" (t.id) "/duplicate" } {
                 (csrf_field(ctx))
                 label for="duplicate-of" { "Duplicate of topic " }

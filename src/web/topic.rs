@@ -337,9 +337,13 @@ fn topic_html(ctx: &Ctx, data: &TopicPage, reply_text: &str, errors: &FieldError
             aside.topic-tools aria-label="Topic tools" {
                 (super::posts::watch_form(ctx, t.id, data.watch_level))
                 @if u.role.is_staff() {
-                    (super::posts::staff_tools(ctx, t, &data.category, &data.categories, data.duplicate_of.as_ref()))
-                    (super::kb::topic_staff_tools(ctx, t.id, t.solved_post_id.is_some(), data.kb_answer.is_some()))
-                    (super::ideas::staff_tools(ctx, t, data.idea.as_ref()))
+                    // One box, a row per capability: the forum's, the knowledge base's, the idea's.
+                    section.staff-tools aria-labelledby="staff-tools-h" {
+                        h2 #staff-tools-h { "Staff tools" }
+                        (super::posts::staff_tools(ctx, t, &data.category, &data.categories, data.duplicate_of.as_ref()))
+                        (super::kb::topic_staff_tools(ctx, t.id, t.solved_post_id.is_some(), data.kb_answer.is_some()))
+                        (super::ideas::staff_tools(ctx, t, data.idea.as_ref()))
+                    }
                 }
             }
         }

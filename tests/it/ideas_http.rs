@@ -64,6 +64,42 @@ fn an_idea_goes_from_a_member_to_a_shipped_changelog_post_and_every_voter_hears_
     assert_status(&r, 303, "idea posted");
     let (slug, idea, _) = parse_topic_location(r.location());
     let idea_path = format!("/t/{slug}/{idea}");
+
+    // Suggesting the same thing again offers the existing idea first, while typing (the
+    // script's JSON) and, without the script, as a step before the idea is posted.
+    let flow = "abcdefghijklmnopqrstuv";
+    let typed =
+        format!("/api/suggest?q=Dark+mode+for+the+dashboard+please&flow={flow}&category=ideas");
+    eventually("the idea is offered while typing", || {
+        let r = voters[0].get(&typed);
+        r.status == 200 && json(&r.body)["hits"][0]["topic_id"].as_i64() == Some(idea)
+    });
+    assert!(
+        json(&voters[0].get(&typed).body)["heading"]
+            .as_str()
+            .is_some_and(|h| h.contains("Is your idea already here"))
+    );
+    let r = voters[0].submit(
+        "/new-topic?category=ideas",
+        "/new-topic",
+        &[
+            ("category", "ideas"),
+            ("flow", flow),
+            ("title", "Dark mode for the dashboard please"),
+            ("raw", "It is too bright at night."),
+            ("tags", ""),
+        ],
+    );
+    assert_status(&r, 200, "offered before posting");
+    assert_shows(&r, "is your idea already here? Vote for it instead.");
+    assert_shows(&r, &format!("topic={idea}\""));
+    assert_shows(&r, "Post my idea anyway");
+    assert_eq!(
+        tdb.number("SELECT COUNT(*) AS n FROM ideas"),
+        1,
+        "nothing posted before the member confirms"
+    );
+
     for v in &voters {
         assert_status(&vote(v, idea, "1"), 303, "vote");
     }
