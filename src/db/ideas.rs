@@ -137,22 +137,29 @@ pub fn merge(conn: &mut DbConn, from: i64, into: i64, at: NaiveDateTime) -> Resu
         .filter(idea_votes::topic_id.eq(from))
         .select((idea_votes::user_id, idea_votes::created_at))
         .load(conn)?;
-    let already: Vec<i64> = idea_votes::table
+    let already: std::collections::HashSet<i64> = idea_votes::table
         .filter(idea_votes::topic_id.eq(into))
-        .filter(idea_votes::user_id.eq_any(voters.iter().map(|v| v.0).collect::<Vec<_>>()))
         .select(idea_votes::user_id)
-        .load(conn)?;
-    let mut moved = 0;
-    for (user, voted_at) in voters.iter().filter(|(u, _)| !already.contains(u)) {
-        diesel::insert_into(idea_votes::table)
-            .values((
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect();
+    let moving: Vec<_> = voters
+        .iter()
+        .filter(|(user, _)| !already.contains(user))
+        .map(|(user, voted_at)| {
+            (
                 idea_votes::topic_id.eq(into),
                 idea_votes::user_id.eq(*user),
                 idea_votes::created_at.eq(*voted_at),
-            ))
-            .execute(conn)?;
-        moved += 1;
+            )
+        })
+        .collect();
+    // Multi-row inserts: merging a much-voted duplicate is a few statements, not one per
+    // vote, and stays within both engines' limits on bound parameters.
+    for chunk in moving.chunks(1_000) {
+        super::bulk_insert!(conn, idea_votes::table, chunk);
     }
+    let moved = moving.len() as i64;
     diesel::delete(idea_votes::table.filter(idea_votes::topic_id.eq(from))).execute(conn)?;
     diesel::update(ideas::table.find(into))
         .set(ideas::vote_count.eq(ideas::vote_count + moved as i32))

@@ -579,14 +579,16 @@ pub fn feedback_numbers(db: &Db, actor: &User) -> Result<FeedbackNumbers, AppErr
     let quarter_start = quarter_start(now.date());
     db.read_sync(|conn| {
         let all = q::all_with_topics(conn)?;
-        let mut top_open: Vec<(TopicRow, IdeaRow)> = all
+        // Ideas people can see and vote on: merged duplicates and deleted or unlisted
+        // topics count neither as ideas nor among the open ones.
+        let live: Vec<&(TopicRow, IdeaRow)> = all
             .iter()
-            .filter(|(t, i)| {
-                forum::listed(t)
-                    && i.merged_into.is_none()
-                    && matches!(Status::of(i), Status::Open | Status::UnderReview)
-            })
-            .cloned()
+            .filter(|(t, i)| forum::listed(t) && i.merged_into.is_none())
+            .collect();
+        let mut top_open: Vec<(TopicRow, IdeaRow)> = live
+            .iter()
+            .filter(|(_, i)| matches!(Status::of(i), Status::Open | Status::UnderReview))
+            .map(|pair| (*pair).clone())
             .collect();
         top_open.sort_by_key(|(t, i)| (std::cmp::Reverse(i.vote_count), std::cmp::Reverse(t.id)));
         top_open.truncate(10);
@@ -611,14 +613,14 @@ pub fn feedback_numbers(db: &Db, actor: &User) -> Result<FeedbackNumbers, AppErr
             n if n % 2 == 1 => Some(days[n / 2]),
             n => Some((days[n / 2 - 1] + days[n / 2]) / 2.0),
         };
-        let votes_total = all.iter().map(|(_, i)| i64::from(i.vote_count)).sum();
+        let votes_total = live.iter().map(|(_, i)| i64::from(i.vote_count)).sum();
         let (changes_published, changes_from_customers) =
             crate::db::changelog::customer_share(conn)?;
         Ok(FeedbackNumbers {
             top_open,
             shipped_this_quarter,
             median_days_to_ship,
-            ideas_total: all.len() as i64,
+            ideas_total: live.len() as i64,
             votes_total,
             changes_published,
             changes_from_customers,

@@ -254,6 +254,31 @@ fn an_idea_goes_from_a_member_to_a_shipped_changelog_post_and_every_voter_hears_
     let r = staff.post_with_token("/changelog/new", &fields);
     assert_status(&r, 422, "unpublished article");
     assert!(r.body.contains("is not published"), "{}", r.body);
+    // So is an incident that does not exist; a real one is linked.
+    let fields = post_fields("/status/incidents/999999");
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = staff.post_with_token("/changelog/new", &fields);
+    assert_status(&r, 422, "missing incident");
+    assert!(
+        r.body.contains("there is no incident #999999"),
+        "{}",
+        r.body
+    );
+    let admin_p = fx.person("status_admin", townhall::accounts::Role::Admin);
+    let r = anon.send_json(
+        "POST",
+        "/api/status/incidents",
+        r#"{"incident": {"name": "Dashboard charts unreadable", "status": "investigating", "body": "Charts lose contrast on dark system themes."}}"#,
+        &[(
+            "Authorization",
+            &format!("Bearer {}", fx.status_token(&admin_p)),
+        )],
+    );
+    assert_status(&r, 201, "incident opened");
+    let incident: i64 = json(&r.body)["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("incident id");
     let article = fx.kb_article(
         &staff_p,
         "look",
@@ -263,7 +288,10 @@ fn an_idea_goes_from_a_member_to_a_shipped_changelog_post_and_every_voter_hears_
     );
 
     // A draft linked to the idea, a support topic and the article: only staff see it.
-    let links = format!("{idea_path}\n/t/{}\n/kb/{}", asked.topic_id, article.slug);
+    let links = format!(
+        "{idea_path}\n/t/{}\n/kb/{}\n/status/incidents/{incident}",
+        asked.topic_id, article.slug
+    );
     let fields = post_fields(&links);
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = staff.post_with_token("/changelog/new", &fields);
@@ -304,6 +332,7 @@ fn an_idea_goes_from_a_member_to_a_shipped_changelog_post_and_every_voter_hears_
         !post.body.contains("<script>alert"),
         "markdown is sanitised"
     );
+    assert_shows(&post, &format!("href=\"/status/incidents/{incident}\""));
     let page = anon.get(&idea_path);
     assert_shows(&page, "Shipped");
     assert_shows(&page, "href=\"/changelog/dark-mode\"");
@@ -341,6 +370,17 @@ fn an_idea_goes_from_a_member_to_a_shipped_changelog_post_and_every_voter_hears_
     let notes = voters[0].get("/notifications");
     assert_shows(&notes, "Because you asked");
     assert_shows(&notes, "Dark mode");
+    let shipped_note = tdb.number(
+        "SELECT n.id AS n FROM notifications n JOIN users u ON u.id = n.user_id \
+         WHERE n.kind = 'shipped' AND u.username = 'fan0'",
+    );
+    assert_shows(&notes, &format!("href=\"/notifications/{shipped_note}\""));
+    let opened = voters[0].get(&format!("/notifications/{shipped_note}"));
+    assert_eq!(
+        opened.location(),
+        "/changelog/dark-mode",
+        "the notification opens the post"
+    );
 
     // Publishing again, editing, taking back to draft and re-publishing notify nobody twice.
     assert_status(
@@ -433,7 +473,8 @@ fn an_idea_goes_from_a_member_to_a_shipped_changelog_post_and_every_voter_hears_
     assert_status(&vote(&voters[0], 999_999, "1"), 404, "missing topic");
 
     // Merging a duplicate moves its votes once per member and points to the survivor.
-    let (_, dup) = voters[3].create_topic("ideas", "Night mode please", "Same as dark mode.", "");
+    let (dup_slug, dup) =
+        voters[3].create_topic("ideas", "Night mode please", "Same as dark mode.", "");
     assert_status(&vote(&voters[0], dup, "1"), 303, "vote dup");
     assert_status(
         &vote(&fx_login(&fx, &server, "dup_only"), dup, "1"),
@@ -451,6 +492,10 @@ fn an_idea_goes_from_a_member_to_a_shipped_changelog_post_and_every_voter_hears_
         r.location()
     );
     eventually("merged votes counted", || votes_of(&anon, idea) == 5);
+    assert_shows(
+        &anon.get(&format!("/t/{dup_slug}/{dup}")),
+        &format!("This idea was merged into <a href=\"{idea_path}\">"),
+    );
     assert_status(&vote(&voters[1], dup, "1"), 409, "vote on a merged idea");
     let r = staff.post_with_token(
         &format!("/t/{idea}/merge-idea"),
@@ -462,6 +507,9 @@ fn an_idea_goes_from_a_member_to_a_shipped_changelog_post_and_every_voter_hears_
     let numbers = staff.get("/staff/feedback");
     assert_status(&numbers, 200, "feedback numbers");
     assert_shows(&numbers, "Shipped this quarter");
+    // The merged duplicate is not counted as an idea of its own; its votes are the survivor's.
+    assert_shows(&numbers, "<dt>Ideas</dt><dd>1</dd>");
+    assert_shows(&numbers, "<dt>Votes</dt><dd>5</dd>");
 }
 
 fn fx_login(fx: &Fixtures, server: &Server, name: &str) -> Client {
