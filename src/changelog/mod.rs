@@ -454,11 +454,11 @@ pub fn publish_in(
     id: i64,
     at: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let post = q::post(conn, id)?.ok_or(AppError::NotFound)?;
-    if post.loop_closed_at.is_some() {
-        q::mark_published(conn, id, at, false)?;
+    q::mark_published(conn, id, at)?;
+    if !q::claim_loop(conn, id, at)? {
         return Ok(());
     }
+    let post = q::post(conn, id)?.ok_or(AppError::NotFound)?;
     let links = q::links_of(conn, &[id])?;
     let mut topics = Vec::new();
     let mut articles = Vec::new();
@@ -487,7 +487,6 @@ pub fn publish_in(
             _ => {}
         }
     }
-    q::mark_published(conn, id, at, true)?;
     events::append(
         conn,
         &Event::ChangelogPublished {

@@ -118,24 +118,24 @@ pub fn set_published(
     Ok(())
 }
 
-/// Records the first publication (`published_at` is kept across later edits) and, with
-/// `loop_closed`, that the loop was closed.
-pub fn mark_published(
-    conn: &mut DbConn,
-    id: i64,
-    at: NaiveDateTime,
-    loop_closed: bool,
-) -> Result<(), AppError> {
+/// Records the first publication (`published_at` is kept across later edits).
+pub fn mark_published(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> Result<(), AppError> {
     diesel::update(changelog_posts::table.find(id))
         .filter(changelog_posts::published_at.is_null())
         .set(changelog_posts::published_at.eq(Some(at)))
         .execute(conn)?;
-    if loop_closed {
-        diesel::update(changelog_posts::table.find(id))
-            .set(changelog_posts::loop_closed_at.eq(Some(at)))
-            .execute(conn)?;
-    }
     Ok(())
+}
+
+/// Claims the closing of a post's loop: true for the one transaction that sets
+/// `loop_closed_at`. A second one publishing at the same moment (another node, on
+/// PostgreSQL) waits for the row, then finds it set and gets false.
+pub fn claim_loop(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> Result<bool, AppError> {
+    let claimed = diesel::update(changelog_posts::table.find(id))
+        .filter(changelog_posts::loop_closed_at.is_null())
+        .set(changelog_posts::loop_closed_at.eq(Some(at)))
+        .execute(conn)?;
+    Ok(claimed == 1)
 }
 
 pub fn post(conn: &mut DbConn, id: i64) -> Result<Option<ChangelogRow>, AppError> {

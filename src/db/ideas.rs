@@ -83,7 +83,9 @@ pub fn voted_among(
         .load(conn)?)
 }
 
-/// Adds or withdraws one member's vote; returns whether anything changed.
+/// Adds or withdraws one member's vote; returns whether anything changed. The change is
+/// decided by the rows the statement touched, not by a read before it: two requests of one
+/// member at once (two nodes on PostgreSQL) change the count once between them.
 pub fn set_vote(
     conn: &mut DbConn,
     topic_id: i64,
@@ -91,20 +93,29 @@ pub fn set_vote(
     vote: bool,
     at: NaiveDateTime,
 ) -> Result<bool, AppError> {
-    let had = has_voted(conn, topic_id, user_id)?;
-    if had == vote {
-        return Ok(false);
-    }
-    if vote {
-        diesel::insert_into(idea_votes::table)
-            .values((
-                idea_votes::topic_id.eq(topic_id),
-                idea_votes::user_id.eq(user_id),
-                idea_votes::created_at.eq(at),
-            ))
-            .execute(conn)?;
+    let changed = if vote {
+        let row = (
+            idea_votes::topic_id.eq(topic_id),
+            idea_votes::user_id.eq(user_id),
+            idea_votes::created_at.eq(at),
+        );
+        // `ON CONFLICT DO NOTHING` is written per engine: diesel's connection over both
+        // does not build it.
+        match conn {
+            DbConn::Sqlite(c) => diesel::insert_into(idea_votes::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(c)?,
+            DbConn::Postgres(c) => diesel::insert_into(idea_votes::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(c)?,
+        }
     } else {
-        diesel::delete(idea_votes::table.find((topic_id, user_id))).execute(conn)?;
+        diesel::delete(idea_votes::table.find((topic_id, user_id))).execute(conn)?
+    };
+    if changed == 0 {
+        return Ok(false);
     }
     let delta = if vote { 1 } else { -1 };
     diesel::update(ideas::table.find(topic_id))

@@ -611,3 +611,95 @@ fn a_vote_on_one_node_reorders_a_members_ideas_list_and_roadmap_on_another() {
             && json(&reader_b.get("/roadmap.json").body)["planned"][0]["id"] == first.topic_id
     });
 }
+
+#[test]
+fn the_same_vote_or_publish_sent_twice_at_once_counts_once() {
+    let tdb = TestDb::new();
+    let node_a = Server::start(&tdb);
+    let node_b = Server::start(&tdb);
+    let fx = Fixtures::new(&tdb);
+    let cat = fx.ideas_category("ideas", "Ideas");
+    let author = fx.member("race_author");
+    let idea = fx.topic(&author, &cat, "Export audit logs", "To our SIEM, daily.");
+    let members: Vec<_> = (0..6).map(|i| fx.member(&format!("racer{i}"))).collect();
+
+    // Each member votes and withdraws from two tabs at once, one on each node. Whatever the
+    // interleaving, the count is the votes stored, and nobody's request fails; every tab
+    // ends on "vote", so every member's vote stands.
+    std::thread::scope(|s| {
+        for p in &members {
+            let a = p.login(&node_a);
+            let b = a.with_base(&node_b.base);
+            for c in [a, b] {
+                let token = c.token();
+                s.spawn(move || {
+                    for value in ["1", "0", "1", "0", "1"] {
+                        let r = c.post_form(
+                            &format!("/t/{}/vote", idea.topic_id),
+                            &[("csrf", &token), ("vote", value)],
+                        );
+                        assert_status(&r, 303, "a racing vote");
+                    }
+                });
+            }
+        }
+    });
+    let counted = tdb.number(&format!(
+        "SELECT CAST(vote_count AS BIGINT) AS n FROM ideas WHERE topic_id = {}",
+        idea.topic_id
+    ));
+    let stored = tdb.number(&format!(
+        "SELECT COUNT(*) AS n FROM idea_votes WHERE topic_id = {}",
+        idea.topic_id
+    ));
+    assert_eq!((counted, stored), (6, 6), "count and stored votes");
+
+    // Two staff tabs publish the same post at the same moment on two nodes: the loop is
+    // closed once (one staff reply, one notice per voter and the author).
+    let staff_a = fx.staff("race_staff").login(&node_a);
+    let r = staff_a.post_with_token(
+        "/changelog/new",
+        &[
+            ("title", "Audit log export"),
+            ("raw", "Audit logs can be sent to your SIEM every day."),
+            ("label_new", "on"),
+            ("links", &format!("/t/{}", idea.topic_id)),
+            ("status", "draft"),
+        ],
+    );
+    assert_status(&r, 303, "draft");
+    let staff_b = staff_a.with_base(&node_b.base);
+    std::thread::scope(|s| {
+        for c in [staff_a, staff_b] {
+            let token = c.token();
+            s.spawn(move || {
+                let r = c.post_form("/changelog/audit-log-export/publish", &[("csrf", &token)]);
+                assert_status(&r, 303, "a racing publish");
+            });
+        }
+    });
+    let last_event = tdb.number("SELECT MAX(id) AS n FROM events");
+    eventually_within(30, "notifier caught up", || {
+        tdb.number(
+            "SELECT COALESCE(MAX(last_event_id), 0) AS n FROM follower_cursors WHERE name = 'notifications'",
+        ) >= last_event
+    });
+    assert_eq!(
+        tdb.number(&format!(
+            "SELECT COUNT(*) AS n FROM posts WHERE topic_id = {} AND raw LIKE '%/changelog/audit-log-export%'",
+            idea.topic_id
+        )),
+        1,
+        "one staff reply"
+    );
+    assert_eq!(
+        tdb.number("SELECT COUNT(*) AS n FROM events WHERE kind = 'changelog.published'"),
+        1,
+        "one published event"
+    );
+    assert_eq!(
+        tdb.number("SELECT COUNT(*) AS n FROM notifications WHERE kind = 'shipped'"),
+        7,
+        "the six voters and the author, once each"
+    );
+}
