@@ -141,22 +141,32 @@ pub fn set_status(
     Ok(())
 }
 
-/// Moves the votes of `from` to `into` (a member who voted for both keeps one vote), marks
-/// `from` merged; returns how many votes moved.
-pub fn merge(conn: &mut DbConn, from: i64, into: i64, at: NaiveDateTime) -> Result<i64, AppError> {
+/// Marks `from` merged into `into`, moves its votes there (a member who voted for both
+/// keeps one vote) and returns how many moved; `None` when `from` was merged already (two
+/// staff merging it at the same moment: the second waits for the row, then finds it taken).
+pub fn merge(
+    conn: &mut DbConn,
+    from: i64,
+    into: i64,
+    at: NaiveDateTime,
+) -> Result<Option<i64>, AppError> {
+    let claimed = diesel::update(ideas::table.find(from))
+        .filter(ideas::merged_into.is_null())
+        .set((
+            ideas::vote_count.eq(0),
+            ideas::merged_into.eq(Some(into)),
+            ideas::status_changed_at.eq(at),
+        ))
+        .execute(conn)?;
+    if claimed == 0 {
+        return Ok(None);
+    }
     let voters: Vec<(i64, NaiveDateTime)> = idea_votes::table
         .filter(idea_votes::topic_id.eq(from))
         .select((idea_votes::user_id, idea_votes::created_at))
         .load(conn)?;
-    let already: std::collections::HashSet<i64> = idea_votes::table
-        .filter(idea_votes::topic_id.eq(into))
-        .select(idea_votes::user_id)
-        .load::<i64>(conn)?
-        .into_iter()
-        .collect();
-    let moving: Vec<_> = voters
+    let rows: Vec<_> = voters
         .iter()
-        .filter(|(user, _)| !already.contains(user))
         .map(|(user, voted_at)| {
             (
                 idea_votes::topic_id.eq(into),
@@ -165,24 +175,27 @@ pub fn merge(conn: &mut DbConn, from: i64, into: i64, at: NaiveDateTime) -> Resu
             )
         })
         .collect();
-    // Multi-row inserts: merging a much-voted duplicate is a few statements, not one per
-    // vote, and stays within both engines' limits on bound parameters.
-    for chunk in moving.chunks(1_000) {
-        super::bulk_insert!(conn, idea_votes::table, chunk);
+    // Multi-row inserts of up to 1,000 (within both engines' limits on bound parameters);
+    // a vote the member already gave the survivor, even one given a moment ago, is skipped
+    // by the conflict clause, so only the rows inserted count.
+    let mut moved = 0;
+    for chunk in rows.chunks(1_000) {
+        moved += match conn {
+            DbConn::Sqlite(c) => diesel::insert_into(idea_votes::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .execute(c)?,
+            DbConn::Postgres(c) => diesel::insert_into(idea_votes::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .execute(c)?,
+        };
     }
-    let moved = moving.len() as i64;
     diesel::delete(idea_votes::table.filter(idea_votes::topic_id.eq(from))).execute(conn)?;
     diesel::update(ideas::table.find(into))
         .set(ideas::vote_count.eq(ideas::vote_count + moved as i32))
         .execute(conn)?;
-    diesel::update(ideas::table.find(from))
-        .set((
-            ideas::vote_count.eq(0),
-            ideas::merged_into.eq(Some(into)),
-            ideas::status_changed_at.eq(at),
-        ))
-        .execute(conn)?;
-    Ok(moved)
+    Ok(Some(moved as i64))
 }
 
 /// How an ideas list is ordered.

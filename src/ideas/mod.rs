@@ -463,7 +463,9 @@ pub fn merge(db: &Db, actor: &User, from: i64, into: &str) -> Result<TopicRow, A
                 "Idea #{into} was itself merged into another; merge into that one."
             )));
         }
-        let moved = q::merge(conn, from, into, at)?;
+        let moved = q::merge(conn, from, into, at)?.ok_or_else(|| {
+            AppError::Conflict("This idea was already merged into another one.".into())
+        })?;
         forum::mark_duplicate_in(conn, Actor::from(actor), from, Some(into), at)?;
         events::append(
             conn,

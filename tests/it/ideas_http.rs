@@ -654,6 +654,56 @@ fn the_same_vote_or_publish_sent_twice_at_once_counts_once() {
     ));
     assert_eq!((counted, stored), (6, 6), "count and stored votes");
 
+    // Two staff tabs merge the same duplicate at the same moment: one merge, the other is
+    // told it happened; the survivor gains only the duplicate's new voter.
+    let dup = fx.topic(&author, &cat, "Send audit logs to Splunk", "Same thing.");
+    let dup_voters = [
+        members[0].login(&node_a),
+        fx.member("dup_voter").login(&node_b),
+    ];
+    for c in &dup_voters {
+        assert_status(&vote(c, dup.topic_id, "1"), 303, "vote for the duplicate");
+    }
+    let merger = fx.staff("race_merger").login(&node_a);
+    let tabs = [
+        merger.with_base(&node_a.base),
+        merger.with_base(&node_b.base),
+    ];
+    let mut statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = tabs
+            .into_iter()
+            .map(|c| {
+                let token = c.token();
+                s.spawn(move || {
+                    c.post_form(
+                        &format!("/t/{}/merge-idea", dup.topic_id),
+                        &[("csrf", &token), ("into", &idea.topic_id.to_string())],
+                    )
+                    .status
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("merge tab"))
+            .collect()
+    });
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![303, 409], "one merge, one 'already merged'");
+    let counted = tdb.number(&format!(
+        "SELECT CAST(vote_count AS BIGINT) AS n FROM ideas WHERE topic_id = {}",
+        idea.topic_id
+    ));
+    let stored = tdb.number(&format!(
+        "SELECT COUNT(*) AS n FROM idea_votes WHERE topic_id = {}",
+        idea.topic_id
+    ));
+    assert_eq!(
+        (counted, stored),
+        (7, 7),
+        "the duplicate's new voter moved once"
+    );
+
     // Two staff tabs publish the same post at the same moment on two nodes: the loop is
     // closed once (one staff reply, one notice per voter and the author).
     let staff_a = fx.staff("race_staff").login(&node_a);
@@ -699,7 +749,7 @@ fn the_same_vote_or_publish_sent_twice_at_once_counts_once() {
     );
     assert_eq!(
         tdb.number("SELECT COUNT(*) AS n FROM notifications WHERE kind = 'shipped'"),
-        7,
-        "the six voters and the author, once each"
+        8,
+        "the seven voters and the author, once each"
     );
 }
