@@ -474,6 +474,7 @@ if [ -n "$ARTICLE" ]; then
 fi
 IDEA_VOTES_STORED=0
 PUBLISH_NOTE="no ideas in this database"
+MERGE_NOTE=$PUBLISH_NOTE
 if [ "$HAS_IDEAS" -gt 0 ]; then
     # Sessions of VOTERS members (not staff: staff are not rate-limited), with their CSRF tokens.
     log "logging in $VOTERS members for the idea-vote test"
@@ -525,6 +526,23 @@ if [ "$HAS_IDEAS" -gt 0 ]; then
     W_MAX=$(awk '/Latency/ { print $4; exit }' "$PUBLISH_WRK")
     W_RPS=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$PUBLISH_WRK")
     PUBLISH_NOTE="idea $BIG_IDEA with $BIG_VOTERS votes: publish request $(( (T1 - T0) / 1000000 )) ms; $GOT of $WANT notifications after $(( (T2 - T0) / 1000000 )) ms; meanwhile 8 writers replied at $W_RPS/s, p99 $W_P99, max $W_MAX"
+
+    # Merging the most-voted idea into the next one, while 8 writers reply: one transaction
+    # moves every vote (multi-row inserts), so it is the longest write an idea can cause.
+    IFS='|' read -r M_FROM M_VOTES <<<"$(sql "SELECT topic_id, vote_count FROM ideas WHERE merged_into IS NULL ORDER BY vote_count DESC, topic_id LIMIT 1")"
+    M_INTO=$(sql "SELECT topic_id FROM ideas WHERE merged_into IS NULL AND topic_id <> $M_FROM ORDER BY vote_count DESC, topic_id LIMIT 1")
+    MERGE_WRK=$SCRATCH/raw/merge-writers.txt
+    wrk -t2 -c"$WRITE_CONNECTIONS" -d"$(( DURATION + 4 ))s" --timeout 10s --latency "$BASE" -s "$WORK/reply.lua" -- \
+        "$STAFF_CSRF" "townhall_session=$STAFF_SESSION" $REPLY_TOPICS >"$MERGE_WRK" 2>&1 &
+    WRK_PID=$!
+    sleep 2
+    T0=$(date +%s%N)
+    code=$(curl -s -o /dev/null -w '%{http_code}' -b "townhall_session=$STAFF_SESSION" \
+        --data-urlencode "csrf=$STAFF_CSRF" --data-urlencode "into=$M_INTO" "$BASE/t/$M_FROM/merge-idea")
+    T1=$(date +%s%N)
+    [ "$code" = 303 ] || die "merging answered $code"
+    wait "$WRK_PID" || true
+    MERGE_NOTE="idea $M_FROM with $M_VOTES votes into $M_INTO (now $(sql "SELECT vote_count FROM ideas WHERE topic_id = $M_INTO") votes): merge request $(( (T1 - T0) / 1000000 )) ms; meanwhile 8 writers replied at $(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$MERGE_WRK")/s, p99 $(awk '$1 == "99%" { print $2 }' "$MERGE_WRK"), max $(awk '/Latency/ { print $4; exit }' "$MERGE_WRK")"
 fi
 LOCKED=$(( $(grep -ci 'database is locked' "$SERVER_LOG" || true) - LOCKED_BEFORE ))
 SERVER_ERRORS=$(grep -ci ' ERROR ' "$SERVER_LOG" || true)
@@ -552,6 +570,7 @@ RAM=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
     echo "- status page: $(sql "SELECT COUNT(*) FROM status_components" 2>/dev/null || echo 0) components, $(sql "SELECT COUNT(*) FROM status_incidents" 2>/dev/null || echo 0) incidents and maintenances"
     echo "- ideas: $HAS_IDEAS ideas, $(sql "SELECT COUNT(*) FROM idea_votes" 2>/dev/null || echo 0) votes, $(sql "SELECT COUNT(*) FROM changelog_posts" 2>/dev/null || echo 0) changelog posts; idea-vote test: $IDEA_VOTES_STORED votes and withdrawals stored"
     echo "- publishing to many voters: $PUBLISH_NOTE"
+    echo "- merging the most-voted idea: $MERGE_NOTE"
     echo "- reply test: $(( POSTS_AFTER - POSTS_BEFORE )) replies stored; 'database is locked' in the server log: $LOCKED; ERROR lines in the log: $SERVER_ERRORS"
     echo
     echo "| endpoint | conns | req/s | p50 | p99 | errors | vs static |"

@@ -141,61 +141,84 @@ pub fn set_status(
     Ok(())
 }
 
-/// Marks `from` merged into `into`, moves its votes there (a member who voted for both
-/// keeps one vote) and returns how many moved; `None` when `from` was merged already (two
-/// staff merging it at the same moment: the second waits for the row, then finds it taken).
-pub fn merge(
+/// Marks `from` merged into `into`; false when it was merged already (two staff merging it
+/// at the same moment: the second waits for the row, then finds it taken). Its votes move
+/// afterwards, in slices ([`move_votes`]).
+pub fn claim_merge(
     conn: &mut DbConn,
     from: i64,
     into: i64,
     at: NaiveDateTime,
-) -> Result<Option<i64>, AppError> {
+) -> Result<bool, AppError> {
     let claimed = diesel::update(ideas::table.find(from))
         .filter(ideas::merged_into.is_null())
         .set((
-            ideas::vote_count.eq(0),
             ideas::merged_into.eq(Some(into)),
             ideas::status_changed_at.eq(at),
         ))
         .execute(conn)?;
-    if claimed == 0 {
-        return Ok(None);
-    }
-    let voters: Vec<(i64, NaiveDateTime)> = idea_votes::table
+    Ok(claimed == 1)
+}
+
+/// Moves up to `limit` of `from`'s votes to `into` (a member who voted for both keeps one
+/// vote) and keeps both counts equal to their rows. Returns (votes taken from `from`, votes
+/// added to `into`); fewer than `limit` taken means none are left.
+pub fn move_votes(
+    conn: &mut DbConn,
+    from: i64,
+    into: i64,
+    limit: i64,
+) -> Result<(i64, i64), AppError> {
+    let users: Vec<i64> = idea_votes::table
         .filter(idea_votes::topic_id.eq(from))
-        .select((idea_votes::user_id, idea_votes::created_at))
+        .order(idea_votes::user_id)
+        .limit(limit)
+        .select(idea_votes::user_id)
         .load(conn)?;
-    let rows: Vec<_> = voters
-        .iter()
-        .map(|(user, voted_at)| {
-            (
-                idea_votes::topic_id.eq(into),
-                idea_votes::user_id.eq(*user),
-                idea_votes::created_at.eq(*voted_at),
-            )
-        })
-        .collect();
-    // Multi-row inserts of up to 1,000 (within both engines' limits on bound parameters);
-    // a vote the member already gave the survivor, even one given a moment ago, is skipped
-    // by the conflict clause, so only the rows inserted count.
-    let mut moved = 0;
-    for chunk in rows.chunks(1_000) {
-        moved += match conn {
-            DbConn::Sqlite(c) => diesel::insert_into(idea_votes::table)
-                .values(chunk)
-                .on_conflict_do_nothing()
-                .execute(c)?,
-            DbConn::Postgres(c) => diesel::insert_into(idea_votes::table)
-                .values(chunk)
-                .on_conflict_do_nothing()
-                .execute(c)?,
-        };
+    if users.is_empty() {
+        return Ok((0, 0));
     }
-    diesel::delete(idea_votes::table.filter(idea_votes::topic_id.eq(from))).execute(conn)?;
+    // INSERT … SELECT inside the database; a vote the member already gave the survivor
+    // (even one given a moment ago) is skipped by the conflict clause, so only the rows
+    // inserted count.
+    let moving = idea_votes::table
+        .filter(idea_votes::topic_id.eq(from))
+        .filter(idea_votes::user_id.eq_any(&users))
+        .select((
+            into.into_sql::<diesel::sql_types::BigInt>(),
+            idea_votes::user_id,
+            idea_votes::created_at,
+        ));
+    let columns = (
+        idea_votes::topic_id,
+        idea_votes::user_id,
+        idea_votes::created_at,
+    );
+    let added = match conn {
+        DbConn::Sqlite(c) => diesel::insert_into(idea_votes::table)
+            .values(moving)
+            .into_columns(columns)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+        DbConn::Postgres(c) => diesel::insert_into(idea_votes::table)
+            .values(moving)
+            .into_columns(columns)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+    } as i32;
+    let taken = diesel::delete(
+        idea_votes::table
+            .filter(idea_votes::topic_id.eq(from))
+            .filter(idea_votes::user_id.eq_any(&users)),
+    )
+    .execute(conn)? as i32;
     diesel::update(ideas::table.find(into))
-        .set(ideas::vote_count.eq(ideas::vote_count + moved as i32))
+        .set(ideas::vote_count.eq(ideas::vote_count + added))
         .execute(conn)?;
-    Ok(Some(moved as i64))
+    diesel::update(ideas::table.find(from))
+        .set(ideas::vote_count.eq(ideas::vote_count - taken))
+        .execute(conn)?;
+    Ok((i64::from(taken), i64::from(added)))
 }
 
 /// How an ideas list is ordered.

@@ -433,9 +433,29 @@ pub fn ship_in(
     Ok(())
 }
 
+/// Votes moved per transaction by a merge: a duplicate with 10,000 votes holds the other
+/// writers for one slice at a time, not for the whole move.
+const MERGE_SLICE: i64 = 1_000;
+
 /// Merges the duplicate idea `from` into the one `into` names (its number or address):
 /// votes move over once per member, the duplicate points to the survivor and leaves lists.
+///
+/// The first transaction marks the duplicate merged (it takes no votes from then on); its
+/// votes then move in slices of [`MERGE_SLICE`], and `idea.merged` is appended with the
+/// last. Should the node stop between slices, merging again into the same idea finishes the
+/// move.
 pub fn merge(db: &Db, actor: &User, from: i64, into: &str) -> Result<TopicRow, AppError> {
+    merge_in_slices(db, actor, from, into, MERGE_SLICE)
+}
+
+/// [`merge`] moving `slice` votes per transaction (tests use small slices).
+pub fn merge_in_slices(
+    db: &Db,
+    actor: &User,
+    from: i64,
+    into: &str,
+    slice: i64,
+) -> Result<TopicRow, AppError> {
     require_staff(actor, "merge ideas")?;
     let into = forum::parse_topic_ref(into).ok_or_else(|| {
         AppError::BadRequest(
@@ -448,13 +468,8 @@ pub fn merge(db: &Db, actor: &User, from: i64, into: &str) -> Result<TopicRow, A
         ));
     }
     let at = db::now();
-    db.write_sync(|conn| {
+    let survivor_topic = db.write_sync(|conn| {
         let (_, duplicate) = votable(conn, from)?;
-        if duplicate.merged_into.is_some() {
-            return Err(AppError::Conflict(
-                "This idea was already merged into another one.".into(),
-            ));
-        }
         let (survivor_topic, survivor) = votable(conn, into).map_err(|_| {
             AppError::BadRequest(format!("There is no public idea #{into} to merge into."))
         })?;
@@ -463,21 +478,43 @@ pub fn merge(db: &Db, actor: &User, from: i64, into: &str) -> Result<TopicRow, A
                 "Idea #{into} was itself merged into another; merge into that one."
             )));
         }
-        let moved = q::merge(conn, from, into, at)?.ok_or_else(|| {
-            AppError::Conflict("This idea was already merged into another one.".into())
-        })?;
-        forum::mark_duplicate_in(conn, Actor::from(actor), from, Some(into), at)?;
-        events::append(
-            conn,
-            &Event::IdeaMerged {
-                into,
-                moved_votes: moved,
-            },
-            Some(from),
-            Some(actor.id),
-        )?;
+        let already = AppError::Conflict("This idea was already merged into another one.".into());
+        match duplicate.merged_into {
+            // An unfinished move (the node stopped between slices) is finished below.
+            Some(same) if same == into && duplicate.vote_count > 0 => {}
+            Some(_) => return Err(already),
+            None => {
+                if !q::claim_merge(conn, from, into, at)? {
+                    return Err(already);
+                }
+                forum::mark_duplicate_in(conn, Actor::from(actor), from, Some(into), at)?;
+            }
+        }
         Ok(survivor_topic)
-    })
+    })?;
+    let mut moved = 0;
+    loop {
+        let done = db.write_sync(|conn| {
+            let (taken, added) = q::move_votes(conn, from, into, slice)?;
+            moved += added;
+            let done = taken < slice;
+            if done {
+                events::append(
+                    conn,
+                    &Event::IdeaMerged {
+                        into,
+                        moved_votes: moved,
+                    },
+                    Some(from),
+                    Some(actor.id),
+                )?;
+            }
+            Ok(done)
+        })?;
+        if done {
+            return Ok(survivor_topic);
+        }
+    }
 }
 
 /// The public roadmap: planned, in progress, and shipped in the last

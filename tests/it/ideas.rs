@@ -224,3 +224,93 @@ fn every_voter_hears_of_a_status_change_and_of_the_shipping_post_exactly_once() 
     );
     assert!(numbers.top_open.is_empty());
 }
+
+#[test]
+fn a_merge_moves_votes_in_slices_and_merging_again_finishes_an_interrupted_move() {
+    let tdb = TestDb::new();
+    let _server = Server::start(&tdb); // migrates the database
+    let fx = Fixtures::new(&tdb);
+    let db = Db::connect(&tdb.url).expect("db");
+    let category = fx.ideas_category("ideas", "Ideas");
+    let author = fx.member("merge_author");
+    let staff = user(&fx.staff("merge_staff"));
+    let survivor = fx.topic(
+        &author,
+        &category,
+        "Audit log export",
+        "Daily, to our SIEM.",
+    );
+    let duplicate = fx.topic(&author, &category, "Send audit logs out", "Same.");
+    let voters: Vec<User> = (0..7)
+        .map(|i| user(&fx.member(&format!("merge_voter{i}"))))
+        .collect();
+    // Two voted for both; five for the duplicate only.
+    for (i, v) in voters.iter().enumerate() {
+        if i < 2 {
+            townhall::ideas::vote(&db, v, survivor.topic_id, true).expect("vote");
+        }
+        townhall::ideas::vote(&db, v, duplicate.topic_id, true).expect("vote");
+    }
+    let counts = |topic: i64| {
+        (
+            tdb.number(&format!(
+                "SELECT CAST(vote_count AS BIGINT) AS n FROM ideas WHERE topic_id = {topic}"
+            )),
+            tdb.number(&format!(
+                "SELECT COUNT(*) AS n FROM idea_votes WHERE topic_id = {topic}"
+            )),
+        )
+    };
+    let merged_events =
+        || tdb.number("SELECT COUNT(*) AS n FROM events WHERE kind = 'idea.merged'");
+
+    // A node stops after the first slice of a merge: the duplicate is marked merged and
+    // two of its votes have moved; the counts match the rows on both sides meanwhile.
+    db.write_sync(|conn| {
+        let at = townhall::db::now();
+        assert!(townhall::db::ideas::claim_merge(
+            conn,
+            duplicate.topic_id,
+            survivor.topic_id,
+            at
+        )?);
+        townhall::forum::mark_duplicate_in(
+            conn,
+            townhall::accounts::Actor::from(&staff),
+            duplicate.topic_id,
+            Some(survivor.topic_id),
+            at,
+        )?;
+        townhall::db::ideas::move_votes(conn, duplicate.topic_id, survivor.topic_id, 2)
+    })
+    .expect("first slice");
+    assert_eq!(
+        counts(survivor.topic_id),
+        (2, 2),
+        "both overlapping votes kept once"
+    );
+    assert_eq!(counts(duplicate.topic_id), (5, 5));
+    assert_eq!(merged_events(), 0, "not merged until the last slice");
+    assert!(matches!(
+        townhall::ideas::vote(&db, &voters[6], duplicate.topic_id, false),
+        Err(townhall::error::AppError::Conflict(_))
+    ));
+
+    // Merging again into the same idea finishes the move, two votes per transaction.
+    let into = survivor.topic_id.to_string();
+    townhall::ideas::merge_in_slices(&db, &staff, duplicate.topic_id, &into, 2)
+        .expect("finish the merge");
+    assert_eq!(counts(survivor.topic_id), (7, 7), "every voter once");
+    assert_eq!(counts(duplicate.topic_id), (0, 0));
+    assert_eq!(merged_events(), 1);
+    // Into another idea, or once more: refused, and nothing changes.
+    let other = fx.topic(&author, &category, "Something else", "Unrelated.");
+    for target in [other.topic_id.to_string(), into] {
+        assert!(matches!(
+            townhall::ideas::merge_in_slices(&db, &staff, duplicate.topic_id, &target, 2),
+            Err(townhall::error::AppError::Conflict(_))
+        ));
+    }
+    assert_eq!(counts(survivor.topic_id), (7, 7));
+    assert_eq!(merged_events(), 1);
+}

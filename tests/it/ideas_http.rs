@@ -654,8 +654,8 @@ fn the_same_vote_or_publish_sent_twice_at_once_counts_once() {
     ));
     assert_eq!((counted, stored), (6, 6), "count and stored votes");
 
-    // Two staff tabs merge the same duplicate at the same moment: one merge, the other is
-    // told it happened; the survivor gains only the duplicate's new voter.
+    // Two staff tabs merge the same duplicate at the same moment: the survivor gains only
+    // the duplicate's new voter, once.
     let dup = fx.topic(&author, &cat, "Send audit logs to Splunk", "Same thing.");
     let dup_voters = [
         members[0].login(&node_a),
@@ -688,8 +688,13 @@ fn the_same_vote_or_publish_sent_twice_at_once_counts_once() {
             .map(|h| h.join().expect("merge tab"))
             .collect()
     });
+    // The second tab is told it was merged already (409), or, arriving while the votes are
+    // still moving, helps finish the move (303); never an error.
     statuses.sort_unstable();
-    assert_eq!(statuses, vec![303, 409], "one merge, one 'already merged'");
+    assert!(
+        statuses == [303, 409] || statuses == [303, 303],
+        "racing merges answered {statuses:?}"
+    );
     let counted = tdb.number(&format!(
         "SELECT CAST(vote_count AS BIGINT) AS n FROM ideas WHERE topic_id = {}",
         idea.topic_id
