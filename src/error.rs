@@ -83,12 +83,18 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            // Two requests wrote the same unique thing at the same moment (on PostgreSQL a
+            // second node does not wait for the first): the loser is told, not given a 500.
+            AppError::Db(e) if crate::db::is_unique_violation(e) => StatusCode::CONFLICT,
             AppError::Db(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         match self {
+            AppError::Db(e) if crate::db::is_unique_violation(e) => {
+                tracing::warn!(error = %e, "concurrent duplicate write")
+            }
             AppError::Db(e) => tracing::error!(error = %e, "database error"),
             AppError::Internal(e) => tracing::error!(error = %e, "internal error"),
             AppError::Unavailable(e) if crate::db::is_outage(e) => {
@@ -106,7 +112,12 @@ impl ResponseError for AppError {
                 .insert_header(("Location", target))
                 .finish();
         }
-        let message = self.to_string();
+        let message = match self {
+            AppError::Db(e) if crate::db::is_unique_violation(e) => {
+                "Someone saved the same thing at the same moment. Reload the page to see it, and try again if it is still needed.".to_string()
+            }
+            _ => self.to_string(),
+        };
         let mut builder = HttpResponse::build(self.status_code());
         if let AppError::TooManyRequests {
             retry_after_secs, ..
@@ -125,5 +136,26 @@ impl ResponseError for AppError {
             .body(message.clone());
         res.extensions_mut().insert(ErrorInfo { message });
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn db_error(kind: DatabaseErrorKind) -> AppError {
+        AppError::Db(Error::DatabaseError(kind, Box::new("detail".to_string())))
+    }
+
+    #[test]
+    fn a_concurrent_duplicate_write_is_a_conflict_with_a_message_not_a_500() {
+        let e = db_error(DatabaseErrorKind::UniqueViolation);
+        assert_eq!(e.status_code(), StatusCode::CONFLICT);
+        let res = e.error_response();
+        let info = res.extensions().get::<ErrorInfo>().cloned().expect("info");
+        assert!(info.message.starts_with("Someone saved the same thing"), "{}", info.message);
+        let other = db_error(DatabaseErrorKind::ForeignKeyViolation);
+        assert_eq!(other.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }
