@@ -154,7 +154,11 @@ mod tests {
         assert_eq!(e.status_code(), StatusCode::CONFLICT);
         let res = e.error_response();
         let info = res.extensions().get::<ErrorInfo>().cloned().expect("info");
-        assert!(info.message.starts_with("Someone saved the same thing"), "{}", info.message);
+        assert!(
+            info.message.starts_with("Someone saved the same thing"),
+            "{}",
+            info.message
+        );
         let other = db_error(DatabaseErrorKind::ForeignKeyViolation);
         assert_eq!(other.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
     }
