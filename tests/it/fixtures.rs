@@ -378,3 +378,15 @@ fn fixtures_write_through_the_domain_and_the_server_sees_them() {
         .json(&format!("/t/{}/{}.json", topic.slug, topic.topic_id));
     assert_eq!(json["solved_post_id"], answer.post_id);
 }
+
+/// An idea's (vote count, votes stored): the two must always agree.
+pub fn idea_votes(tdb: &super::support::TestDb, topic_id: i64) -> (i64, i64) {
+    (
+        tdb.number(&format!(
+            "SELECT CAST(vote_count AS BIGINT) AS n FROM ideas WHERE topic_id = {topic_id}"
+        )),
+        tdb.number(&format!(
+            "SELECT COUNT(*) AS n FROM idea_votes WHERE topic_id = {topic_id}"
+        )),
+    )
+}

@@ -7,7 +7,7 @@ use townhall::accounts::User;
 use townhall::changelog::{self, ChangelogInput};
 use townhall::db::Db;
 
-use super::fixtures::{Fixtures, Person, eventually_within};
+use super::fixtures::{Fixtures, Person, eventually_within, idea_votes};
 use super::support::{Server, TestDb};
 
 fn user(p: &Person) -> User {
@@ -251,16 +251,7 @@ fn a_merge_moves_votes_in_slices_and_merging_again_finishes_an_interrupted_move(
         }
         townhall::ideas::vote(&db, v, duplicate.topic_id, true).expect("vote");
     }
-    let counts = |topic: i64| {
-        (
-            tdb.number(&format!(
-                "SELECT CAST(vote_count AS BIGINT) AS n FROM ideas WHERE topic_id = {topic}"
-            )),
-            tdb.number(&format!(
-                "SELECT COUNT(*) AS n FROM idea_votes WHERE topic_id = {topic}"
-            )),
-        )
-    };
+    let counts = |topic: i64| idea_votes(&tdb, topic);
     let merged_events =
         || tdb.number("SELECT COUNT(*) AS n FROM events WHERE kind = 'idea.merged'");
 

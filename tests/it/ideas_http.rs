@@ -3,7 +3,9 @@
 //! the roadmap, the feeds and the idea show it. Every staff route refuses members (403)
 //! and sends visitors to log in; the bad inputs the issue names get clear answers.
 
-use crate::fixtures::{Fixtures, assert_shows, assert_status, eventually, eventually_within};
+use crate::fixtures::{
+    Fixtures, assert_shows, assert_status, eventually, eventually_within, idea_votes,
+};
 use crate::support::{Client, Server, TestDb, parse_topic_location};
 
 fn json(body: &str) -> serde_json::Value {
@@ -644,15 +646,11 @@ fn the_same_vote_or_publish_sent_twice_at_once_counts_once() {
             }
         }
     });
-    let counted = tdb.number(&format!(
-        "SELECT CAST(vote_count AS BIGINT) AS n FROM ideas WHERE topic_id = {}",
-        idea.topic_id
-    ));
-    let stored = tdb.number(&format!(
-        "SELECT COUNT(*) AS n FROM idea_votes WHERE topic_id = {}",
-        idea.topic_id
-    ));
-    assert_eq!((counted, stored), (6, 6), "count and stored votes");
+    assert_eq!(
+        idea_votes(&tdb, idea.topic_id),
+        (6, 6),
+        "count and stored votes"
+    );
 
     // Two staff tabs merge the same duplicate at the same moment: the survivor gains only
     // the duplicate's new voter, once.
@@ -695,16 +693,8 @@ fn the_same_vote_or_publish_sent_twice_at_once_counts_once() {
         statuses == [303, 409] || statuses == [303, 303],
         "racing merges answered {statuses:?}"
     );
-    let counted = tdb.number(&format!(
-        "SELECT CAST(vote_count AS BIGINT) AS n FROM ideas WHERE topic_id = {}",
-        idea.topic_id
-    ));
-    let stored = tdb.number(&format!(
-        "SELECT COUNT(*) AS n FROM idea_votes WHERE topic_id = {}",
-        idea.topic_id
-    ));
     assert_eq!(
-        (counted, stored),
+        idea_votes(&tdb, idea.topic_id),
         (7, 7),
         "the duplicate's new voter moved once"
     );
