@@ -472,6 +472,22 @@ if [ -n "$ARTICLE" ]; then
     run_wrk "POST helpful vote (new visitor each)" write "$WRITE_CONNECTIONS" "$BASE" -s "$WORK/vote.lua" -- "$WORK/articles.txt"
     VOTES_STORED=$(( $(sql "SELECT COUNT(*) FROM kb_votes") - VOTES_BEFORE ))
 fi
+# Eight writers replying in the background while one long write happens: start_writers LOG
+# SECONDS starts them (and gives them 2 s to get going); after `wait "$WRITERS_PID"` (in this
+# shell: a command substitution cannot wait for them), writers_summary says how they fared.
+start_writers() {
+    WRITERS_LOG=$1
+    wrk -t2 -c"$WRITE_CONNECTIONS" -d"$2s" --timeout 10s --latency "$BASE" -s "$WORK/reply.lua" -- \
+        "$STAFF_CSRF" "townhall_session=$STAFF_SESSION" $REPLY_TOPICS >"$WRITERS_LOG" 2>&1 &
+    WRITERS_PID=$!
+    sleep 2
+}
+writers_summary() {
+    printf 'meanwhile %s writers replied at %s/s, p99 %s, max %s' "$WRITE_CONNECTIONS" \
+        "$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$WRITERS_LOG")" \
+        "$(awk '$1 == "99%" { print $2 }' "$WRITERS_LOG")" \
+        "$(awk '/Latency/ { print $4; exit }' "$WRITERS_LOG")"
+}
 IDEA_VOTES_STORED=0
 PUBLISH_NOTE="no ideas in this database"
 MERGE_NOTE=$PUBLISH_NOTE
@@ -503,11 +519,7 @@ if [ "$HAS_IDEAS" -gt 0 ]; then
         "$BASE/changelog/new")
     [ "$code" = 303 ] || die "creating the benchmark changelog draft answered $code"
     POST_ID=$(sql "SELECT id FROM changelog_posts WHERE slug = '$SLUG'")
-    PUBLISH_WRK=$SCRATCH/raw/publish-writers.txt
-    wrk -t2 -c"$WRITE_CONNECTIONS" -d"$(( DURATION + 10 ))s" --timeout 10s --latency "$BASE" -s "$WORK/reply.lua" -- \
-        "$STAFF_CSRF" "townhall_session=$STAFF_SESSION" $REPLY_TOPICS >"$PUBLISH_WRK" 2>&1 &
-    WRK_PID=$!
-    sleep 2
+    start_writers "$SCRATCH/raw/publish-writers.txt" $(( DURATION + 10 ))
     T0=$(date +%s%N)
     code=$(curl -s -o /dev/null -w '%{http_code}' -b "townhall_session=$STAFF_SESSION" \
         --data-urlencode "csrf=$STAFF_CSRF" "$BASE/changelog/$SLUG/publish")
@@ -521,28 +533,21 @@ if [ "$HAS_IDEAS" -gt 0 ]; then
         sleep 0.05
     done
     T2=$(date +%s%N)
-    wait "$WRK_PID" || true
-    W_P99=$(awk '$1 == "99%" { print $2 }' "$PUBLISH_WRK")
-    W_MAX=$(awk '/Latency/ { print $4; exit }' "$PUBLISH_WRK")
-    W_RPS=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$PUBLISH_WRK")
-    PUBLISH_NOTE="idea $BIG_IDEA with $BIG_VOTERS votes: publish request $(( (T1 - T0) / 1000000 )) ms; $GOT of $WANT notifications after $(( (T2 - T0) / 1000000 )) ms; meanwhile 8 writers replied at $W_RPS/s, p99 $W_P99, max $W_MAX"
+    wait "$WRITERS_PID" || true
+    PUBLISH_NOTE="idea $BIG_IDEA with $BIG_VOTERS votes: publish request $(( (T1 - T0) / 1000000 )) ms; $GOT of $WANT notifications after $(( (T2 - T0) / 1000000 )) ms; $(writers_summary)"
 
-    # Merging the most-voted idea into the next one, while 8 writers reply: one transaction
-    # moves every vote (multi-row inserts), so it is the longest write an idea can cause.
+    # Merging the most-voted idea into the next one, while 8 writers reply: its votes move
+    # 1,000 per transaction, the longest writes an idea can cause.
     IFS='|' read -r M_FROM M_VOTES <<<"$(sql "SELECT topic_id, vote_count FROM ideas WHERE merged_into IS NULL ORDER BY vote_count DESC, topic_id LIMIT 1")"
     M_INTO=$(sql "SELECT topic_id FROM ideas WHERE merged_into IS NULL AND topic_id <> $M_FROM ORDER BY vote_count DESC, topic_id LIMIT 1")
-    MERGE_WRK=$SCRATCH/raw/merge-writers.txt
-    wrk -t2 -c"$WRITE_CONNECTIONS" -d"$(( DURATION + 4 ))s" --timeout 10s --latency "$BASE" -s "$WORK/reply.lua" -- \
-        "$STAFF_CSRF" "townhall_session=$STAFF_SESSION" $REPLY_TOPICS >"$MERGE_WRK" 2>&1 &
-    WRK_PID=$!
-    sleep 2
+    start_writers "$SCRATCH/raw/merge-writers.txt" $(( DURATION + 4 ))
     T0=$(date +%s%N)
     code=$(curl -s -o /dev/null -w '%{http_code}' -b "townhall_session=$STAFF_SESSION" \
         --data-urlencode "csrf=$STAFF_CSRF" --data-urlencode "into=$M_INTO" "$BASE/t/$M_FROM/merge-idea")
     T1=$(date +%s%N)
     [ "$code" = 303 ] || die "merging answered $code"
-    wait "$WRK_PID" || true
-    MERGE_NOTE="idea $M_FROM with $M_VOTES votes into $M_INTO (now $(sql "SELECT vote_count FROM ideas WHERE topic_id = $M_INTO") votes): merge request $(( (T1 - T0) / 1000000 )) ms; meanwhile 8 writers replied at $(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$MERGE_WRK")/s, p99 $(awk '$1 == "99%" { print $2 }' "$MERGE_WRK"), max $(awk '/Latency/ { print $4; exit }' "$MERGE_WRK")"
+    wait "$WRITERS_PID" || true
+    MERGE_NOTE="idea $M_FROM with $M_VOTES votes into $M_INTO (now $(sql "SELECT vote_count FROM ideas WHERE topic_id = $M_INTO") votes): merge request $(( (T1 - T0) / 1000000 )) ms; $(writers_summary)"
 fi
 LOCKED=$(( $(grep -ci 'database is locked' "$SERVER_LOG" || true) - LOCKED_BEFORE ))
 SERVER_ERRORS=$(grep -ci ' ERROR ' "$SERVER_LOG" || true)
