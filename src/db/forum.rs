@@ -842,7 +842,9 @@ pub fn move_topic(conn: &mut DbConn, topic_id: i64, category_id: i64) -> Result<
     Ok(())
 }
 
-/// Adds or removes one like; returns false when there was nothing to change.
+/// Adds or removes one like; returns false when there was nothing to change. The change is
+/// decided by the rows the statement touched, so the same click sent twice at once (two
+/// nodes on PostgreSQL) counts once.
 pub fn set_like(
     conn: &mut DbConn,
     post_id: i64,
@@ -850,33 +852,28 @@ pub fn set_like(
     user_id: i64,
     like: bool,
 ) -> Result<bool, AppError> {
-    let exists: bool = diesel::select(diesel::dsl::exists(
-        likes::table
-            .filter(likes::post_id.eq(post_id))
-            .filter(likes::user_id.eq(user_id)),
-    ))
-    .get_result(conn)?;
-    if exists == like {
-        return Ok(false);
-    }
-    let delta = if like {
-        diesel::insert_into(likes::table)
-            .values((
+    let changed = if like {
+        super::insert_or_ignore!(
+            conn,
+            likes::table,
+            (
                 likes::post_id.eq(post_id),
                 likes::user_id.eq(user_id),
                 likes::created_at.eq(super::now()),
-            ))
-            .execute(conn)?;
-        1
+            )
+        )
     } else {
         diesel::delete(
             likes::table
                 .filter(likes::post_id.eq(post_id))
                 .filter(likes::user_id.eq(user_id)),
         )
-        .execute(conn)?;
-        -1
+        .execute(conn)?
     };
+    if changed == 0 {
+        return Ok(false);
+    }
+    let delta = if like { 1 } else { -1 };
     diesel::update(posts::table.find(post_id))
         .set(posts::like_count.eq(posts::like_count + delta))
         .execute(conn)?;

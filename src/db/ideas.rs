@@ -99,18 +99,7 @@ pub fn set_vote(
             idea_votes::user_id.eq(user_id),
             idea_votes::created_at.eq(at),
         );
-        // `ON CONFLICT DO NOTHING` is written per engine: diesel's connection over both
-        // does not build it.
-        match conn {
-            DbConn::Sqlite(c) => diesel::insert_into(idea_votes::table)
-                .values(row)
-                .on_conflict_do_nothing()
-                .execute(c)?,
-            DbConn::Postgres(c) => diesel::insert_into(idea_votes::table)
-                .values(row)
-                .on_conflict_do_nothing()
-                .execute(c)?,
-        }
+        super::insert_or_ignore!(conn, idea_votes::table, row)
     } else {
         diesel::delete(idea_votes::table.find((topic_id, user_id))).execute(conn)?
     };

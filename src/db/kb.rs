@@ -476,7 +476,10 @@ pub fn vote_of(conn: &mut DbConn, article_id: i64, voter: &str) -> Result<Option
         .optional()?)
 }
 
-/// Records a vote (one row per voter) and keeps the article's counts in step.
+/// Records a vote (one row per voter) and keeps the article's counts in step. Which count
+/// moves is decided by the rows each statement touched, not by a read before them: the
+/// same answer sent twice at once, or a change of mind racing itself, counts once. Returns
+/// whether anything was recorded (a new answer, a changed one or a comment).
 pub fn put_vote(
     conn: &mut DbConn,
     article_id: i64,
@@ -484,37 +487,38 @@ pub fn put_vote(
     helpful: bool,
     comment: Option<&str>,
     at: NaiveDateTime,
-) -> Result<(), AppError> {
-    let before = vote_of(conn, article_id, voter)?;
-    match before {
-        Some(_) => {
-            diesel::update(kb_votes::table.find((article_id, voter)))
-                .set((kb_votes::helpful.eq(helpful), kb_votes::updated_at.eq(at)))
-                .execute(conn)?;
-        }
-        None => {
-            diesel::insert_into(kb_votes::table)
-                .values((
-                    kb_votes::article_id.eq(article_id),
-                    kb_votes::voter.eq(voter),
-                    kb_votes::helpful.eq(helpful),
-                    kb_votes::created_at.eq(at),
-                    kb_votes::updated_at.eq(at),
-                ))
-                .execute(conn)?;
-        }
-    }
+) -> Result<bool, AppError> {
+    // A change of mind: only a row with the other answer is updated.
+    let changed = diesel::update(kb_votes::table.find((article_id, voter)))
+        .filter(kb_votes::helpful.ne(helpful))
+        .set((kb_votes::helpful.eq(helpful), kb_votes::updated_at.eq(at)))
+        .execute(conn)?;
+    let inserted = if changed == 0 {
+        super::insert_or_ignore!(
+            conn,
+            kb_votes::table,
+            (
+                kb_votes::article_id.eq(article_id),
+                kb_votes::voter.eq(voter),
+                kb_votes::helpful.eq(helpful),
+                kb_votes::created_at.eq(at),
+                kb_votes::updated_at.eq(at),
+            )
+        )
+    } else {
+        0
+    };
     if let Some(c) = comment {
         diesel::update(kb_votes::table.find((article_id, voter)))
             .set(kb_votes::comment.eq(c))
             .execute(conn)?;
     }
-    let (yes, no) = match (before, helpful) {
-        (Some(b), h) if b == h => (0, 0),
-        (Some(true), false) => (-1, 1),
-        (Some(false), true) => (1, -1),
-        (None, true) => (1, 0),
-        (None, false) => (0, 1),
+    let (yes, no) = match (changed, inserted, helpful) {
+        (1, _, true) => (1, -1),
+        (1, _, false) => (-1, 1),
+        (_, 1, true) => (1, 0),
+        (_, 1, false) => (0, 1),
+        // The same answer again: nothing to count.
         _ => (0, 0),
     };
     if (yes, no) != (0, 0) {
@@ -525,7 +529,7 @@ pub fn put_vote(
             ))
             .execute(conn)?;
     }
-    Ok(())
+    Ok(changed + inserted > 0 || comment.is_some())
 }
 
 /// Votes that came with a comment, newest first: (helpful, comment, when).

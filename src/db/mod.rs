@@ -49,6 +49,25 @@ macro_rules! bulk_insert {
 }
 pub(crate) use bulk_insert;
 
+/// `INSERT … ON CONFLICT DO NOTHING`, evaluating to the number of rows inserted (0 when the
+/// row was there already, even if another transaction put it there a moment ago). Written
+/// per engine like [`bulk_insert`]: diesel's connection over both does not build it.
+macro_rules! insert_or_ignore {
+    ($conn:expr, $table:expr, $values:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table)
+                .values($values)
+                .on_conflict_do_nothing()
+                .execute(c)?,
+            $crate::db::DbConn::Postgres(c) => diesel::insert_into($table)
+                .values($values)
+                .on_conflict_do_nothing()
+                .execute(c)?,
+        }
+    };
+}
+pub(crate) use insert_or_ignore;
+
 /// One connection type over both engines; queries written against it run on either.
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {

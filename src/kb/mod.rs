@@ -651,11 +651,9 @@ pub fn vote_in(
     let article = q::article(conn, article_id)?
         .filter(|a| listed(Status::of(a)))
         .ok_or(AppError::NotFound)?;
-    let before = q::vote_of(conn, article_id, &key)?;
-    if before == Some(helpful) && comment.is_none() {
+    if !q::put_vote(conn, article_id, &key, helpful, comment, at)? {
         return Ok(article);
     }
-    q::put_vote(conn, article_id, &key, helpful, comment, at)?;
     events::append(
         conn,
         &Event::KbVoted {

@@ -15,6 +15,7 @@ mod ideas_http;
 mod kb;
 mod outage;
 mod page_cache;
+mod races;
 mod scheduler;
 mod search;
 mod search_quality;
