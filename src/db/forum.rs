@@ -548,23 +548,19 @@ pub fn bump_for_reply(
     Ok(number)
 }
 
-/// Tag ids for `names`, creating missing tags.
+/// Tag ids for `names`, creating missing tags. Insert first, then read: two topics
+/// bringing the same new tag at the same moment (two nodes on PostgreSQL) both get it,
+/// where a read first would have had the second fail on the unique name.
 pub fn ensure_tags(conn: &mut DbConn, names: &[String]) -> Result<Vec<i64>, AppError> {
     let mut ids = Vec::with_capacity(names.len());
     for name in names {
-        let existing: Option<i64> = tags::table
-            .filter(tags::name.eq(name))
-            .select(tags::id)
-            .first(conn)
-            .optional()?;
-        let id = match existing {
-            Some(id) => id,
-            None => diesel::insert_into(tags::table)
-                .values(tags::name.eq(name))
-                .returning(tags::id)
-                .get_result(conn)?,
-        };
-        ids.push(id);
+        super::insert_or_ignore!(conn, tags::table, tags::name.eq(name));
+        ids.push(
+            tags::table
+                .filter(tags::name.eq(name))
+                .select(tags::id)
+                .first(conn)?,
+        );
     }
     Ok(ids)
 }
@@ -946,14 +942,26 @@ pub fn set_topic_watch(
     )
     .set(topic_watches::level.eq(level))
     .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(topic_watches::table)
-            .values((
+    // No row yet: insert one. Should another request have inserted it in the meantime,
+    // that row takes this level instead of the insert failing.
+    if updated == 0
+        && super::insert_or_ignore!(
+            conn,
+            topic_watches::table,
+            (
                 topic_watches::user_id.eq(user_id),
                 topic_watches::topic_id.eq(topic_id),
                 topic_watches::level.eq(level),
-            ))
-            .execute(conn)?;
+            )
+        ) == 0
+    {
+        diesel::update(
+            topic_watches::table
+                .filter(topic_watches::user_id.eq(user_id))
+                .filter(topic_watches::topic_id.eq(topic_id)),
+        )
+        .set(topic_watches::level.eq(level))
+        .execute(conn)?;
     }
     Ok(())
 }
@@ -994,14 +1002,24 @@ pub fn set_category_watch(
     )
     .set(category_watches::level.eq(level))
     .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(category_watches::table)
-            .values((
+    if updated == 0
+        && super::insert_or_ignore!(
+            conn,
+            category_watches::table,
+            (
                 category_watches::user_id.eq(user_id),
                 category_watches::category_id.eq(category_id),
                 category_watches::level.eq(level),
-            ))
-            .execute(conn)?;
+            )
+        ) == 0
+    {
+        diesel::update(
+            category_watches::table
+                .filter(category_watches::user_id.eq(user_id))
+                .filter(category_watches::category_id.eq(category_id)),
+        )
+        .set(category_watches::level.eq(level))
+        .execute(conn)?;
     }
     Ok(())
 }

@@ -554,17 +554,16 @@ pub fn follow(
     user_id: i64,
     at: NaiveDateTime,
 ) -> Result<bool, AppError> {
-    if follows(conn, incident_id, user_id)? {
-        return Ok(false);
-    }
-    diesel::insert_into(followers::table)
-        .values((
+    let inserted = super::insert_or_ignore!(
+        conn,
+        followers::table,
+        (
             followers::incident_id.eq(incident_id),
             followers::user_id.eq(user_id),
             followers::created_at.eq(at),
-        ))
-        .execute(conn)?;
-    Ok(true)
+        )
+    );
+    Ok(inserted > 0)
 }
 
 pub fn followers_of(conn: &mut DbConn, incident_id: i64) -> Result<Vec<i64>, AppError> {
@@ -591,15 +590,14 @@ pub fn set_subscribed(
     at: NaiveDateTime,
 ) -> Result<bool, AppError> {
     let n = if on {
-        if is_subscribed(conn, user_id)? {
-            return Ok(false);
-        }
-        diesel::insert_into(status_subscribers::table)
-            .values((
+        super::insert_or_ignore!(
+            conn,
+            status_subscribers::table,
+            (
                 status_subscribers::user_id.eq(user_id),
                 status_subscribers::created_at.eq(at),
-            ))
-            .execute(conn)?
+            )
+        )
     } else {
         diesel::delete(status_subscribers::table.find(user_id)).execute(conn)?
     };

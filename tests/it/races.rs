@@ -1,5 +1,6 @@
 //! The same click sent twice at once (two tabs, two nodes behind a load balancer) counts
-//! once: likes and "was this helpful?" answers keep their counts equal to their rows, and
+//! once: likes and "was this helpful?" answers keep their counts equal to their rows, watch
+//! levels and status subscriptions stay one row each, a new tag is created once, and
 //! nobody gets an error. Idea votes, merges and publishing race in `ideas_http.rs`.
 
 use crate::fixtures::{Fixtures, assert_status};
@@ -54,12 +55,33 @@ fn racing_likes_and_helpful_answers_keep_counts_equal_to_their_rows() {
                         );
                         assert_status(&r, 200, "a racing answer");
                     }
+                    for level in ["watching", "muted", "watching"] {
+                        let r = c.post_form(
+                            &format!("/t/{}/watch", topic.topic_id),
+                            &[("csrf", &token), ("level", level)],
+                        );
+                        assert_status(&r, 303, "a racing watch level");
+                    }
+                    for on in ["1", "0", "1"] {
+                        let r = c.post_form("/status/subscribe", &[("csrf", &token), ("on", on)]);
+                        assert_status(&r, 303, "a racing status subscription");
+                    }
                 });
             }
         }
     });
 
     let n = |sql: &str| tdb.number(sql);
+    assert_eq!(
+        n(&format!(
+            "SELECT COUNT(*) AS n FROM topic_watches w JOIN users u ON u.id = w.user_id \
+             WHERE w.topic_id = {} AND w.level = 'watching' AND u.username LIKE 'clicker%'",
+            topic.topic_id
+        )),
+        5,
+        "one watch row per member, at the level both tabs ended on"
+    );
+    assert_eq!(n("SELECT COUNT(*) AS n FROM status_subscribers"), 5);
     assert_eq!(
         (
             n(&format!(
@@ -100,4 +122,47 @@ fn racing_likes_and_helpful_answers_keep_counts_equal_to_their_rows() {
         (5, 0, 5, 0),
         "yes, no, answers stored yes and no"
     );
+}
+
+#[test]
+fn two_topics_bringing_the_same_new_tag_at_once_both_get_it() {
+    let tdb = TestDb::new();
+    let node_a = Server::start(&tdb);
+    let node_b = Server::start(&tdb);
+    let fx = Fixtures::new(&tdb);
+    fx.category("help", "Help", false);
+    for round in 0..5 {
+        let tag = format!("fresh-tag-{round}");
+        let askers = [
+            fx.member(&format!("asker_a{round}")).login(&node_a),
+            fx.member(&format!("asker_b{round}")).login(&node_b),
+        ];
+        std::thread::scope(|s| {
+            for (i, c) in askers.into_iter().enumerate() {
+                let tag = &tag;
+                s.spawn(move || {
+                    let r = c.new_topic(
+                        "help",
+                        &format!("Question {i} of round {round} about one thing"),
+                        "Both of us ask at the same moment with a tag nobody used yet.",
+                        tag,
+                    );
+                    assert_status(&r, 303, "a topic with a new tag");
+                });
+            }
+        });
+        assert_eq!(
+            tdb.number(&format!(
+                "SELECT COUNT(*) AS n FROM tags WHERE name = '{tag}'"
+            )),
+            1
+        );
+        assert_eq!(
+            tdb.number(&format!(
+                "SELECT COUNT(*) AS n FROM topic_tags tt JOIN tags t ON t.id = tt.tag_id WHERE t.name = '{tag}'"
+            )),
+            2,
+            "both topics carry the tag"
+        );
+    }
 }
