@@ -309,6 +309,23 @@ pub fn check(input: &ChangelogInput, limits: &Limits) -> Result<Checked, FieldEr
     })
 }
 
+/// A new draft about a topic or idea, for "Write a changelog post" on its page: its title
+/// to start from and the topic as the first link (checked again when saved).
+pub fn draft_about_topic(db: &Db, actor: &User, topic_id: i64) -> Result<ChangelogInput, AppError> {
+    require_staff(actor, "write changelog posts")?;
+    let topic = db
+        .read_sync(|conn| fq::topic(conn, topic_id))?
+        .filter(|t| t.deleted_at.is_none())
+        .ok_or(AppError::NotFound)?;
+    Ok(ChangelogInput {
+        title: topic.title.clone(),
+        links: subject::topic_path(&topic.slug, topic.id),
+        status: "draft".into(),
+        published_on: db::now().date().to_string(),
+        ..Default::default()
+    })
+}
+
 fn require_staff(actor: &User, what: &str) -> Result<(), AppError> {
     if actor.role.is_staff() {
         Ok(())

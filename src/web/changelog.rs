@@ -417,13 +417,31 @@ fn post_html(ctx: &Ctx, p: &PostPage) -> Page {
 
 // ---- staff: writing ---------------------------------------------------------------------------
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NewQuery {
+    /// A topic or idea the post is about ("Write a changelog post" on its page).
+    topic: String,
+}
+
 #[get("/changelog/new")]
-pub async fn new_form(ctx: Ctx) -> Result<HttpResponse, AppError> {
-    ctx.require(Role::Staff)?;
-    let input = ChangelogInput {
-        status: "draft".into(),
-        published_on: crate::db::now().date().to_string(),
-        ..Default::default()
+pub async fn new_form(ctx: Ctx, q: web::Query<NewQuery>) -> Result<HttpResponse, AppError> {
+    let user = ctx.require(Role::Staff)?.clone();
+    let input = if q.topic.is_empty() {
+        ChangelogInput {
+            status: "draft".into(),
+            published_on: crate::db::now().date().to_string(),
+            ..Default::default()
+        }
+    } else {
+        let topic_id: i64 = q
+            .topic
+            .parse()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| AppError::BadRequest("topic must be a topic number.".into()))?;
+        let db = ctx.state.db.clone();
+        blocking(move || changelog::draft_about_topic(&db, &user, topic_id)).await?
     };
     Ok(editor(
         &ctx,

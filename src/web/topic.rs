@@ -343,6 +343,7 @@ fn topic_html(ctx: &Ctx, data: &TopicPage, reply_text: &str, errors: &FieldError
                         (super::posts::staff_tools(ctx, t, &data.category, &data.categories, data.duplicate_of.as_ref()))
                         (super::kb::topic_staff_tools(ctx, t.id, t.solved_post_id.is_some(), data.kb_answer.is_some()))
                         (super::ideas::staff_tools(ctx, t, data.idea.as_ref()))
+                        p.tool-row { a href={ "/changelog/new?topic=" (t.id) } { "Write a changelog post about this" } }
                     }
                 }
             }

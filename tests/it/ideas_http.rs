@@ -289,6 +289,23 @@ fn an_idea_goes_from_a_member_to_a_shipped_changelog_post_and_every_voter_hears_
         "published",
     );
 
+    // "Write a changelog post about this" on the idea starts a draft linking it.
+    assert_shows(
+        &staff.get(&idea_path),
+        &format!("href=\"/changelog/new?topic={idea}\""),
+    );
+    let started = staff.get(&format!("/changelog/new?topic={idea}"));
+    assert_status(&started, 200, "draft about the idea");
+    assert_shows(&started, &format!("{idea_path}</textarea>"));
+    assert_shows(&started, "value=\"Dark mode for the dashboard\"");
+    assert_status(
+        &author.get(&format!("/changelog/new?topic={idea}")),
+        403,
+        "member",
+    );
+    assert_status(&staff.get("/changelog/new?topic=abc"), 400, "bad topic");
+    assert_status(&staff.get("/changelog/new?topic=999999"), 404, "no topic");
+
     // A draft linked to the idea, a support topic and the article: only staff see it.
     let links = format!(
         "{idea_path}\n/t/{}\n/kb/{}\n/status/incidents/{incident}",
